@@ -1,0 +1,95 @@
+package ledger
+
+import (
+	"context"
+
+	"github.com/healthledger/healthledger/merkle"
+)
+
+// Leaf is an encoded entry handed to a [Store].
+type Leaf struct {
+	// Data is the exact leaf: the entry's binary encoding.
+	Data []byte
+	// Hash is merkle.HashLeaf(Data). Stores use it to deduplicate.
+	Hash merkle.Hash
+	// Subject is the entry's subject tag, for the subject index.
+	Subject SubjectTag
+}
+
+// TreeHead is an unsigned tree state: a size and the root hash over the
+// first Size leaves.
+type TreeHead struct {
+	Size uint64
+	Root merkle.Hash
+}
+
+// SignFunc signs a tree head and returns the signed checkpoint note. A Store
+// calls it inside [Store.Add] so that the checkpoint is written in the same
+// atomic step as the leaves it covers.
+type SignFunc func(TreeHead) ([]byte, error)
+
+// AddResult is what [Store.Add] returns: for each leaf, in order, its index
+// and an inclusion proof against Head, and the signed checkpoint for Head.
+type AddResult struct {
+	// Indices[i] is the index of leaves[i]: newly assigned, or the index at
+	// which an identical leaf (same hash) was stored before.
+	Indices []uint64
+	// Existed[i] reports whether leaves[i] was already in the log.
+	Existed []bool
+	// Proofs[i] is the inclusion proof of Indices[i] in the tree of Head.Size.
+	Proofs [][]merkle.Hash
+	// Head is the tree head after the batch.
+	Head TreeHead
+	// Checkpoint is the signed note for Head, as returned by the SignFunc.
+	Checkpoint []byte
+}
+
+// Store is the storage and sequencing backend of a [Log]. Implementations
+// live in their own packages (ledger/memstore, ledger/pebblestore, ...) and
+// pass the conformance suite in ledger/storetest.
+//
+// All methods MUST be safe for concurrent use. Add is called by one goroutine
+// at a time per Log, but several Logs (frontends) MAY share a distributed
+// store.
+type Store interface {
+	// Add integrates leaves into the tree in the given order, skipping any
+	// leaf whose hash is already present (it reports the existing index), and
+	// calls sign for the resulting tree head. When Add returns nil, the
+	// leaves, every index of theirs and the signed checkpoint MUST be durable
+	// and MUST have been made durable in one atomic step: after a crash,
+	// either all of them are present or none is. When Add returns an error,
+	// the store MUST be unchanged. If sign fails, Add fails and stores nothing.
+	Add(ctx context.Context, leaves []Leaf, sign SignFunc) (AddResult, error)
+
+	// Checkpoint returns the latest signed checkpoint, or ErrEmptyLog if no
+	// leaf was ever added.
+	Checkpoint(ctx context.Context) ([]byte, error)
+
+	// Leaf returns the exact leaf bytes at index, or an error wrapping
+	// ErrNotFound if index is not below the latest checkpoint's size.
+	Leaf(ctx context.Context, index uint64) ([]byte, error)
+
+	// IndexOf returns the index of the leaf with the given leaf hash, or an
+	// error wrapping ErrNotFound.
+	IndexOf(ctx context.Context, leafHash merkle.Hash) (uint64, error)
+
+	// InclusionProof returns the proof that leaf index is in the tree of the
+	// given size. It fails with ErrNotFound-wrapping errors if size exceeds
+	// the latest checkpoint or index >= size.
+	InclusionProof(ctx context.Context, index, size uint64) ([]merkle.Hash, error)
+
+	// ConsistencyProof returns the proof that the tree of size m is a prefix
+	// of the tree of size n, 0 < m <= n <= latest size.
+	ConsistencyProof(ctx context.Context, m, n uint64) ([]merkle.Hash, error)
+
+	// RootHash returns the root of the tree of the given size, at most the
+	// latest checkpoint's size.
+	RootHash(ctx context.Context, size uint64) (merkle.Hash, error)
+
+	// BySubject returns up to limit indices of leaves with the given subject
+	// tag, in increasing order, starting at index start (inclusive).
+	BySubject(ctx context.Context, subject SubjectTag, start uint64, limit int) ([]uint64, error)
+
+	// Close releases the store. Calls after Close fail with ErrClosed.
+	Close() error
+}
