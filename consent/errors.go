@@ -1,0 +1,96 @@
+package consent
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error the package returns wraps one of these, and
+// typed errors ([*ValidationError]) carry where the problem is. No error
+// message contains a value taken from a consent or a request (a code, a
+// DID, a resource id): only element paths and code-system names.
+var (
+	// ErrInvalidConsent reports a consent that does not validate.
+	ErrInvalidConsent = errors.New("consent: invalid consent")
+	// ErrUnknownCode reports a code outside a fixed code system (purpose
+	// of use, action, security label, status, resource type).
+	ErrUnknownCode = errors.New("consent: unknown code")
+	// ErrInvalidPeriod reports a period that ends before it starts.
+	ErrInvalidPeriod = errors.New("consent: period ends before it starts")
+	// ErrContradictoryProvision reports a provision that can never apply
+	// inside its parent, or that contradicts it.
+	ErrContradictoryProvision = errors.New("consent: contradictory provision")
+	// ErrCyclicProvision reports provisions that contain themselves.
+	ErrCyclicProvision = errors.New("consent: cyclic provisions")
+	// ErrTooDeep reports provisions nested deeper than MaxDepth.
+	ErrTooDeep = errors.New("consent: provisions nested too deep")
+	// ErrInvalidRequest reports a request that cannot be decided. A decision
+	// returned with it is always a denial.
+	ErrInvalidRequest = errors.New("consent: invalid request")
+	// ErrMissingPurpose reports a request without a purpose of use. It
+	// wraps ErrInvalidRequest.
+	ErrMissingPurpose = fmt.Errorf("%w: missing purpose of use", ErrInvalidRequest)
+	// ErrMalformed reports bytes that do not decode as a canonical encoding.
+	ErrMalformed = errors.New("consent: malformed encoding")
+	// ErrUnsupportedElement reports a FHIR element this library does not
+	// support; see [UnsupportedElementError].
+	ErrUnsupportedElement = errors.New("consent: unsupported FHIR element")
+	// ErrNotSignedByPatient reports a grant or revocation whose signature is
+	// missing, does not verify, or is not the patient's.
+	ErrNotSignedByPatient = errors.New("consent: not signed by the patient")
+	// ErrUnknownConsent reports a revocation of a consent that was never
+	// granted for that patient.
+	ErrUnknownConsent = errors.New("consent: unknown consent")
+	// ErrDecisionMismatch reports a recorded decision that re-evaluation
+	// does not reproduce.
+	ErrDecisionMismatch = errors.New("consent: recorded decision does not re-evaluate to the same answer")
+	// ErrNotAccessEntry reports a ledger entry that is not an access decision.
+	ErrNotAccessEntry = errors.New("consent: not an access decision entry")
+	// ErrAuditRequired reports a break-glass permit that could not be
+	// recorded; the access must not happen.
+	ErrAuditRequired = errors.New("consent: break-glass access requires an audit entry")
+)
+
+// ValidationError reports what is wrong with a consent or request and where:
+// Path is an element path such as "provision[0].provision[1].period".
+// It never holds the offending value.
+type ValidationError struct {
+	// Path is the element path of the problem.
+	Path string
+	// Err is the sentinel (or wrapped sentinel) that says what is wrong.
+	Err error
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	if e.Path == "" {
+		return e.Err.Error()
+	}
+	return e.Err.Error() + " at " + e.Path
+}
+
+// Unwrap returns the underlying sentinel.
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// UnsupportedElementError names a FHIR element the importer does not
+// support. The importer never ignores an element silently.
+type UnsupportedElementError struct {
+	// Element is the FHIR element path, e.g. "Consent.provision.actor.role".
+	Element string
+	// Reason says why it is unsupported, without any value from the input.
+	Reason string
+}
+
+// Error implements error.
+func (e *UnsupportedElementError) Error() string {
+	msg := ErrUnsupportedElement.Error() + ": " + e.Element
+	if e.Reason != "" {
+		msg += " (" + e.Reason + ")"
+	}
+	return msg
+}
+
+// Unwrap returns ErrUnsupportedElement.
+func (e *UnsupportedElementError) Unwrap() error { return ErrUnsupportedElement }
+
+func invalid(path string, err error) error { return &ValidationError{Path: path, Err: err} }
