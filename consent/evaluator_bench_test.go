@@ -1,0 +1,56 @@
+package consent
+
+import (
+	"fmt"
+	"testing"
+)
+
+// patientConsents returns n realistic consents for one patient: a care-team
+// permit with a nested mental-health exclusion, plus denials of other
+// organizations and purposes.
+func patientConsents(n int) []Consent {
+	cs := []Consent{careTeamOnly(Provision{Labels: []Label{LabelPsychiatry}})}
+	for i := 1; i < n; i++ {
+		cs = append(cs, active(Permit,
+			Provision{Actors: []ActorMatch{{Organization: fmt.Sprintf("did:hl:org-%d", i)}}, Purposes: []Purpose{PurposeResearch}},
+			Provision{Labels: []Label{LabelHIV}, Actions: []Action{ActionDisclose}},
+		))
+	}
+	return cs
+}
+
+func BenchmarkDecideInto(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("consents=%d", n), func(b *testing.B) {
+			ev, err := New(Config{}, patientConsents(n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			req := baseRequest()
+			var d Decision
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := ev.DecideInto(&req, &d); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if !d.Allowed || len(d.Basis) != n {
+				b.Fatalf("unexpected decision %v", d.Effect)
+			}
+		})
+	}
+}
+
+func TestDecideIntoDoesNotAllocate(t *testing.T) {
+	ev, err := New(Config{}, patientConsents(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := baseRequest()
+	var d Decision
+	_ = ev.DecideInto(&req, &d) // grow d's slices once
+	allocs := testing.AllocsPerRun(100, func() { _ = ev.DecideInto(&req, &d) })
+	if allocs != 0 {
+		t.Fatalf("DecideInto allocated %v times per call", allocs)
+	}
+}
