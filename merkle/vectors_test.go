@@ -2,10 +2,10 @@ package merkle
 
 import (
 	"encoding/binary"
-	"fmt"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
