@@ -1,0 +1,52 @@
+// Package identity implements DID-style identities anchored in a
+// healthledger ledger: the did:hl method, did:key resolution, keys in Tink
+// keysets, signed requests, and a [ledger.WriterVerifier] that makes a Log
+// require every entry to be signed by its writer's DID key.
+//
+// # The did:hl method
+//
+// A did:hl identity is a chain of signed operations, modelled on did:plc
+// but enforced by the ledger's Merkle log instead of a trusted directory.
+// The genesis operation ([OpCreate]) sets the full state: 1 to 5
+// priority-ordered rotation keys, verification methods with their
+// relationships, services and alsoKnownAs URIs. The DID is
+// "did:hl:" + base32(SHA-256(domain || signed genesis)[:25]), so nobody
+// without a genesis rotation key can make the operation a DID names. Each
+// later operation ([OpUpdate], [OpRotate], [OpDeactivate]) carries the full
+// new state, names the previous operation's hash, and is signed by a
+// rotation key of the state it replaces. A higher-priority rotation key may
+// override operations signed by a lower-priority key within a recovery
+// window (72 h by default); overridden operations stay in the ledger and
+// are reported as nullified. SPEC.md defines the encoding and every rule,
+// with test vectors in testdata/.
+//
+// Every operation is a ledger entry of kind KindIdentityFirst+type, with
+// subject tag [SubjectTag](did), writer the DID, body the operation's
+// encoding and digest SHA-256(body). A [Resolver] replays a DID's entries
+// through the ledger's subject index, checks each entry's inclusion in the
+// ledger's checkpoint (and, if configured, the checkpoint's signature),
+// verifies every operation with the pure state machine [Chain], and returns
+// a W3C DID Core [Document] at the latest version, as of a past time
+// ([Resolver.ResolveAt]) or as of a past ledger size
+// ([Resolver.ResolveAtSize]). A signature made with a key that was valid at
+// its time keeps verifying after the key is rotated away.
+//
+// # Threat model
+//
+// The ledger operator cannot forge operations (they are signed by rotation
+// keys the holder keeps), cannot hide or reorder them without breaking
+// inclusion proofs against signed checkpoints, and cannot make a DID for
+// someone else's genesis. Anyone may append entries to a DID's subject tag;
+// invalid ones are recorded as rejected and ignored, so they cannot block a
+// DID. Operation times are asserted by their signer: the state machine
+// requires them to be non-decreasing along a DID's history, and
+// [Resolver.VerifyWriter] refuses operations dated more than MaxClockSkew
+// in the future, but a signer can back-date an operation up to the time of
+// the DID's latest operation. A stolen lower-priority rotation key can be
+// overridden for the length of the recovery window; a stolen
+// highest-priority key cannot. The package does not protect keys on the
+// holder's device beyond keeping them in Tink keysets, which can be stored
+// encrypted under a KMS key.
+//
+// Private keys never appear in errors, logs or String/fmt output.
+package identity

@@ -1,0 +1,300 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/merkle"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Ledger is the part of a ledger a Resolver reads. *ledger.Log implements
+// it. Implementations MUST be safe for concurrent use.
+type Ledger interface {
+	// Checkpoint returns the latest signed checkpoint note.
+	Checkpoint(ctx context.Context) ([]byte, error)
+	// BySubject returns up to limit indices of entries with the subject
+	// tag, in increasing order, from start (inclusive).
+	BySubject(ctx context.Context, s ledger.SubjectTag, start uint64, limit int) ([]uint64, error)
+	// Leaf returns the exact leaf bytes (encoded entry) at index.
+	Leaf(ctx context.Context, index uint64) ([]byte, error)
+	// InclusionProof returns the proof of leaf index in the tree of size.
+	InclusionProof(ctx context.Context, index, size uint64) ([]merkle.Hash, error)
+}
+
+// Ledger entry kinds of identity operations: KindIdentityFirst + OpType.
+const (
+	KindCreate     = ledger.KindIdentityFirst + ledger.Kind(OpCreate)
+	KindUpdate     = ledger.KindIdentityFirst + ledger.Kind(OpUpdate)
+	KindRotate     = ledger.KindIdentityFirst + ledger.Kind(OpRotate)
+	KindDeactivate = ledger.KindIdentityFirst + ledger.Kind(OpDeactivate)
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxOperations = 10000
+	DefaultMaxClockSkew  = 5 * time.Minute
+)
+
+// Config configures a [Resolver]. The zero value of each field means its
+// documented default.
+type Config struct {
+	// Ledger is where did:hl operations are read. Nil means none yet; set it
+	// later with [Resolver.SetLedger] (a Log that uses the Resolver as its
+	// WriterVerifier must be opened first). Without a ledger, did:hl
+	// resolution fails with ErrNoLedger; did:key still works.
+	Ledger Ledger
+	// CheckpointVerifier, if set, must have signed every checkpoint the
+	// Resolver relies on, and Origin must then be the log's origin. Nil
+	// means the checkpoint's signature is not checked (inclusion in the
+	// checkpoint's tree still is): use that only with a local, trusted Log.
+	CheckpointVerifier note.Verifier
+	// Origin is the log's checkpoint origin. Required with CheckpointVerifier.
+	Origin string
+	// Rules are the state machine parameters (recovery window, default 72 h).
+	Rules Rules
+	// MaxOperations bounds the operations read for one DID. Default
+	// DefaultMaxOperations.
+	MaxOperations int
+	// MaxClockSkew is how far in the future (by Now) VerifyWriter accepts
+	// an identity operation's time. Default DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
+	// Now returns the current time for VerifyWriter. Default time.Now.
+	Now func() time.Time
+	// Logger receives debug logs (DIDs and indices only). Nil is silent.
+	Logger *slog.Logger
+}
+
+// Resolver resolves did:hl DIDs from a ledger and did:key DIDs from the DID
+// itself, verifies signatures against the resolved documents, and
+// implements ledger.WriterVerifier. It is safe for concurrent use.
+type Resolver struct {
+	cfg    Config
+	ledger atomic.Pointer[Ledger] // set once by NewResolver or SetLedger
+}
+
+// NewResolver returns a Resolver.
+func NewResolver(cfg Config) (*Resolver, error) {
+	if cfg.CheckpointVerifier != nil && cfg.Origin == "" {
+		return nil, fmt.Errorf("identity: Config.Origin is required with a CheckpointVerifier")
+	}
+	if cfg.MaxOperations <= 0 {
+		cfg.MaxOperations = DefaultMaxOperations
+	}
+	if cfg.MaxClockSkew <= 0 {
+		cfg.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	r := &Resolver{cfg: cfg}
+	if cfg.Ledger != nil {
+		r.SetLedger(cfg.Ledger)
+	}
+	return r, nil
+}
+
+// SetLedger sets the ledger did:hl DIDs are resolved from. It exists for
+// the construction cycle of a Log that uses this Resolver as its
+// WriterVerifier; call it once, before the first did:hl resolution.
+func (r *Resolver) SetLedger(l Ledger) { r.ledger.Store(&l) }
+
+func (r *Resolver) getLedger() (Ledger, error) {
+	p := r.ledger.Load()
+	if p == nil || *p == nil {
+		return nil, ErrNoLedger
+	}
+	return *p, nil
+}
+
+func (r *Resolver) debug(msg string, args ...any) {
+	if r.cfg.Logger != nil {
+		r.cfg.Logger.Debug(msg, args...)
+	}
+}
+
+// SubjectTag returns the ledger subject tag of a DID's operations:
+// ledger.DeriveSubjectTag("did", did).
+func SubjectTag(did string) ledger.SubjectTag { return ledger.DeriveSubjectTag("did", did) }
+
+// checkpoint reads and checks the latest checkpoint.
+func (r *Resolver) checkpoint(ctx context.Context, l Ledger) (ledger.Checkpoint, error) {
+	signed, err := l.Checkpoint(ctx)
+	if err != nil {
+		return ledger.Checkpoint{}, fmt.Errorf("identity: reading checkpoint: %w", err)
+	}
+	if r.cfg.CheckpointVerifier != nil {
+		cp, _, err := ledger.OpenCheckpoint(signed, r.cfg.Origin, r.cfg.CheckpointVerifier)
+		if err != nil {
+			return ledger.Checkpoint{}, fmt.Errorf("%w: checkpoint: %w", ErrNotIncluded, err)
+		}
+		return cp, nil
+	}
+	i := bytes.Index(signed, []byte("\n\n"))
+	if i < 0 {
+		return ledger.Checkpoint{}, fmt.Errorf("%w: checkpoint is not a signed note", ErrNotIncluded)
+	}
+	cp, err := ledger.ParseCheckpoint(signed[:i+1])
+	if err != nil {
+		return ledger.Checkpoint{}, fmt.Errorf("%w: checkpoint: %w", ErrNotIncluded, err)
+	}
+	return cp, nil
+}
+
+// subjectIndices lists the indices of a DID's entries below size.
+func (r *Resolver) subjectIndices(ctx context.Context, l Ledger, did string, size uint64) ([]uint64, error) {
+	tag := SubjectTag(did)
+	const page = 1024
+	var out []uint64
+	var start uint64
+	for {
+		idx, err := l.BySubject(ctx, tag, start, page)
+		if err != nil {
+			return nil, fmt.Errorf("identity: reading subject index: %w", err)
+		}
+		for _, i := range idx {
+			if i >= size {
+				return out, nil
+			}
+			out = append(out, i)
+		}
+		if len(out) > r.cfg.MaxOperations {
+			return nil, fmt.Errorf("%w: more than %d", ErrTooManyOperations, r.cfg.MaxOperations)
+		}
+		if len(idx) < page {
+			return out, nil
+		}
+		start = idx[len(idx)-1] + 1
+	}
+}
+
+// chain reads, verifies and replays the operations of did that are in the
+// ledger below limit (0: no limit), checking each entry's inclusion in the
+// latest checkpoint.
+func (r *Resolver) chain(ctx context.Context, did string, limit uint64) (*Chain, ledger.Checkpoint, error) {
+	l, err := r.getLedger()
+	if err != nil {
+		return nil, ledger.Checkpoint{}, err
+	}
+	cp, err := r.checkpoint(ctx, l)
+	if err != nil {
+		return nil, cp, err
+	}
+	size := cp.Size
+	if limit > 0 && limit < size {
+		size = limit
+	}
+	indices, err := r.subjectIndices(ctx, l, did, size)
+	if err != nil {
+		return nil, cp, err
+	}
+	c := NewChain(did, r.cfg.Rules)
+	for _, index := range indices {
+		leaf, err := l.Leaf(ctx, index)
+		if err != nil {
+			return nil, cp, fmt.Errorf("identity: reading entry %d: %w", index, err)
+		}
+		proof, err := l.InclusionProof(ctx, index, cp.Size)
+		if err != nil {
+			return nil, cp, fmt.Errorf("identity: inclusion proof of entry %d: %w", index, err)
+		}
+		if err := merkle.VerifyInclusion(merkle.HashLeaf(leaf), index, cp.Size, proof, cp.Root); err != nil {
+			return nil, cp, fmt.Errorf("%w: entry %d: %w", ErrNotIncluded, index, err)
+		}
+		op, err := operationFromLeaf(did, leaf)
+		if err != nil {
+			c.reject(index, err)
+			r.debug("identity: skipping invalid operation entry", "did", did, "index", index)
+			continue
+		}
+		if err := c.Apply(index, op); err != nil {
+			r.debug("identity: operation rejected", "did", did, "index", index)
+		}
+	}
+	return c, cp, nil
+}
+
+// reject records an entry that does not even decode as an operation.
+func (c *Chain) reject(index uint64, err error) {
+	c.history = append(c.history, HistoryEntry{Index: index, Status: StatusRejected, Signer: -1, Err: err})
+}
+
+// operationFromLeaf decodes an identity operation entry of did and checks
+// that the entry and the operation agree (SPEC.md, "Ledger entries").
+func operationFromLeaf(did string, leaf []byte) (*Operation, error) {
+	e, err := ledger.UnmarshalEntry(leaf)
+	if err != nil {
+		return nil, fmt.Errorf("%w: entry: %w", ErrMalformedOperation, err)
+	}
+	return OperationFromEntry(did, e)
+}
+
+// OperationFromEntry decodes the operation carried by a ledger entry of did
+// and checks the entry's kind, writer, subject, digest and time against it.
+func OperationFromEntry(did string, e *ledger.Entry) (*Operation, error) {
+	if e.Kind < KindCreate || e.Kind > KindDeactivate {
+		return nil, fmt.Errorf("%w: entry kind %#04x is not an identity operation", ErrMalformedOperation, uint16(e.Kind))
+	}
+	if e.Writer != did || e.Subject != SubjectTag(did) {
+		return nil, ErrDIDMismatch
+	}
+	if ledger.Digest(sha256.Sum256(e.Body)) != e.Digest {
+		return nil, fmt.Errorf("%w: entry digest is not SHA-256 of the body", ErrMalformedOperation)
+	}
+	op, err := UnmarshalOperation(e.Body)
+	if err != nil {
+		return nil, err
+	}
+	if ledger.Kind(op.Type)+ledger.KindIdentityFirst != e.Kind {
+		return nil, fmt.Errorf("%w: entry kind does not match operation type", ErrMalformedOperation)
+	}
+	if !op.Time.Equal(e.Time) {
+		return nil, fmt.Errorf("%w: entry time differs from operation time", ErrMalformedOperation)
+	}
+	return op, nil
+}
+
+// OperationEntry returns the ledger entry that carries op for did, signed
+// (as the entry's writer signature) by signer, which must be the rotation
+// key that signed op.
+func OperationEntry(did string, op *Operation, signer *PrivateKey) (*ledger.Entry, error) {
+	if _, err := ParseDID(did); err != nil {
+		return nil, err
+	}
+	body, err := op.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	e := &ledger.Entry{
+		Kind:    ledger.KindIdentityFirst + ledger.Kind(op.Type),
+		Subject: SubjectTag(did),
+		Writer:  did,
+		Time:    op.Time,
+		Digest:  ledger.Digest(sha256.Sum256(body)),
+		Body:    body,
+	}
+	if err := SignEntry(e, signer); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// SignEntry sets e.Signature to k's signature over e.SignedMessage().
+func SignEntry(e *ledger.Entry, k *PrivateKey) error {
+	msg, err := e.SignedMessage()
+	if err != nil {
+		return fmt.Errorf("identity: encoding entry to sign: %w", err)
+	}
+	sig, err := k.Sign(msg)
+	if err != nil {
+		return err
+	}
+	e.Signature = sig
+	return nil
+}
