@@ -30,6 +30,8 @@ var (
 	ErrStaleCheckpoint = errors.New("ledger: stale checkpoint")
 	// ErrCorrupt reports stored data that fails an integrity check.
 	ErrCorrupt = errors.New("ledger: corrupt store")
+	// ErrInvalidConfig reports a Config that cannot be used.
+	ErrInvalidConfig = errors.New("ledger: invalid config")
 	// ErrWriterRejected reports an entry refused by the configured WriterVerifier.
 	ErrWriterRejected = errors.New("ledger: writer signature rejected")
 )

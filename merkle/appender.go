@@ -133,3 +133,10 @@ func (a *Appender) EdgeTiles() []*Tile {
 func compactNodes(size uint64) []NodeID {
 	return compact.RangeNodes(0, size, make([]NodeID, 0, compact.RangeSize(0, size)))
 }
+
+// Clone returns an independent copy of a. Tiles are immutable and shared, so
+// this is cheap: the caller can extend the clone and discard it if storing
+// its tiles fails.
+func (a *Appender) Clone() *Appender {
+	return &Appender{size: a.size, edge: append([]*Tile(nil), a.edge...)}
+}

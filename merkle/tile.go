@@ -268,3 +268,6 @@ func (t *Tile) Prefix(w int) (*Tile, error) {
 	}
 	return extendTile(nil, t.id, t.Bottom()[:w]), nil
 }
+
+// NewNodeID returns the ID of the node at level (0 for leaves) and index.
+func NewNodeID(level uint, index uint64) NodeID { return compact.NewNodeID(level, index) }

@@ -1,0 +1,140 @@
+// Package memstore is an in-memory [ledger.Store] for tests, examples and
+// short-lived processes. Nothing survives the process; everything else
+// (sequencing, exact deduplication, tiles, proofs) is the same code as the
+// durable stores, package tilestore.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/ledger/tilestore"
+	"github.com/healthledger/healthledger/merkle"
+)
+
+// Store is an in-memory ledger.Store. It is safe for concurrent use.
+type Store struct {
+	*tilestore.Store
+	b *backend
+}
+
+var _ ledger.Store = (*Store)(nil)
+
+// New returns an empty in-memory store.
+func New() *Store {
+	b := &backend{
+		index:    make(map[merkle.Hash]uint64),
+		subjects: make(map[ledger.SubjectTag][]uint64),
+		tiles:    make(map[merkle.TileID][]byte),
+	}
+	ts, err := tilestore.Open(context.Background(), tilestore.Config{Backend: b})
+	if err != nil {
+		// An empty backend cannot fail to open.
+		panic(fmt.Sprintf("memstore: %v", err))
+	}
+	return &Store{Store: ts, b: b}
+}
+
+// FailNextCommit makes the next commit fail with err, as a disk would, so
+// that tests can check that a failed append changes nothing.
+func (s *Store) FailNextCommit(err error) {
+	s.b.mu.Lock()
+	s.b.failNext = err
+	s.b.mu.Unlock()
+}
+
+type backend struct {
+	mu         sync.RWMutex // guards every field below
+	leaves     [][]byte
+	index      map[merkle.Hash]uint64
+	subjects   map[ledger.SubjectTag][]uint64
+	tiles      map[merkle.TileID][]byte
+	head       ledger.TreeHead
+	checkpoint []byte
+	failNext   error
+	closed     bool
+}
+
+func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ledger.ErrClosed
+	}
+	if err := b.failNext; err != nil {
+		b.failNext = nil
+		return err
+	}
+	for _, l := range c.Leaves {
+		if l.Index != uint64(len(b.leaves)) {
+			return fmt.Errorf("memstore: leaf index %d, expected %d", l.Index, len(b.leaves))
+		}
+		b.leaves = append(b.leaves, append([]byte(nil), l.Data...))
+		b.index[l.Hash] = l.Index
+		b.subjects[l.Subject] = append(b.subjects[l.Subject], l.Index)
+	}
+	for _, t := range c.Tiles {
+		data, _ := t.MarshalBinary()
+		b.tiles[t.ID()] = data
+	}
+	b.head = c.Head
+	b.checkpoint = append([]byte(nil), c.Checkpoint...)
+	return nil
+}
+
+func (b *backend) ReadHead(ctx context.Context) (ledger.TreeHead, []byte, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.head.Size == 0 {
+		return ledger.TreeHead{}, nil, ledger.ErrEmptyLog
+	}
+	return b.head, b.checkpoint, nil
+}
+
+func (b *backend) ReadLeaf(ctx context.Context, index uint64) ([]byte, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if index >= uint64(len(b.leaves)) {
+		return nil, fmt.Errorf("%w: leaf %d", ledger.ErrNotFound, index)
+	}
+	return append([]byte(nil), b.leaves[index]...), nil
+}
+
+func (b *backend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	idx, ok := b.index[h]
+	if !ok {
+		return 0, fmt.Errorf("%w: leaf hash", ledger.ErrNotFound)
+	}
+	return idx, nil
+}
+
+func (b *backend) ReadTile(ctx context.Context, id merkle.TileID) ([]byte, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	data, ok := b.tiles[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: tile %v", ledger.ErrNotFound, id)
+	}
+	return data, nil
+}
+
+func (b *backend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start uint64, limit int) ([]uint64, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	all := b.subjects[s]
+	i := sort.Search(len(all), func(i int) bool { return all[i] >= start })
+	end := min(len(all), i+limit)
+	return append([]uint64(nil), all[i:end]...), nil
+}
+
+func (b *backend) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	return nil
+}

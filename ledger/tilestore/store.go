@@ -1,0 +1,285 @@
+// Package tilestore implements [ledger.Store] for any [Backend] that can
+// write a batch atomically: it sequences leaves, deduplicates them exactly,
+// extends the Merkle tree kept as C2SP tlog-tiles (package merkle), and
+// serves proofs from a cache of tiles in front of the backend. The memory
+// and Pebble stores are tilestore over their own backends.
+//
+// # Crash safety
+//
+// Every Add is one Backend.Commit: the leaves, their hash and subject index
+// entries, the changed tiles and the signed checkpoint for the new head. The
+// in-memory state (the tree's right edge, the tile cache, the published
+// head) changes only after Commit returned nil, so a failed Add leaves the
+// Store exactly as it was, and a crash leaves the backend at the last
+// committed head. Open checks that the stored tiles reproduce the stored
+// root before serving anything.
+package tilestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/merkle"
+)
+
+// Config configures a Store.
+type Config struct {
+	// Backend persists the store. Required.
+	Backend Backend
+	// TileCacheSize is the number of full tiles kept in memory for proofs
+	// (about 16 KiB each). Default 4096; the right edge is always kept.
+	TileCacheSize int
+	// Logger receives operational logs. Nil is silent.
+	Logger *slog.Logger
+}
+
+// Store is a ledger.Store over a Backend.
+type Store struct {
+	backend Backend
+	logger  *slog.Logger
+	cache   *tileCache
+
+	// writeMu serialises Add; it guards app.
+	writeMu sync.Mutex
+	app     *merkle.Appender
+
+	// state is the published head; it only moves forward, after a commit.
+	state  atomic.Pointer[published]
+	closed atomic.Bool
+}
+
+type published struct {
+	head       ledger.TreeHead
+	checkpoint []byte
+}
+
+var _ ledger.Store = (*Store)(nil)
+
+// Open opens a Store over cfg.Backend, restoring the tree from the stored
+// head and tiles. It fails with an error wrapping ledger.ErrCorrupt if the
+// stored tiles do not reproduce the stored root.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Backend == nil {
+		return nil, errors.New("tilestore: Config.Backend is nil")
+	}
+	if cfg.TileCacheSize <= 0 {
+		cfg.TileCacheSize = 4096
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{backend: cfg.Backend, logger: logger, cache: newTileCache(cfg.TileCacheSize)}
+	head, cp, err := cfg.Backend.ReadHead(ctx)
+	switch {
+	case errors.Is(err, ledger.ErrEmptyLog):
+		head, cp = ledger.TreeHead{Root: merkle.EmptyRoot()}, nil
+	case err != nil:
+		return nil, fmt.Errorf("tilestore: reading head: %w", err)
+	}
+	app, err := merkle.NewAppender(head.Size, backendTiles{ctx: ctx, s: s})
+	if err != nil {
+		return nil, fmt.Errorf("%w: restoring tree of size %d: %w", ledger.ErrCorrupt, head.Size, err)
+	}
+	if got := app.Root(); got != head.Root {
+		return nil, fmt.Errorf("%w: stored tiles give root %v for size %d, head says %v", ledger.ErrCorrupt, got, head.Size, head.Root)
+	}
+	for _, t := range app.EdgeTiles() {
+		s.cache.put(t, true)
+	}
+	s.app = app
+	s.state.Store(&published{head: head, checkpoint: cp})
+	return s, nil
+}
+
+// Head returns the latest committed tree head.
+func (s *Store) Head() ledger.TreeHead { return s.state.Load().head }
+
+// Add implements ledger.Store.
+func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignFunc) (ledger.AddResult, error) {
+	if s.closed.Load() {
+		return ledger.AddResult{}, ledger.ErrClosed
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.closed.Load() {
+		return ledger.AddResult{}, ledger.ErrClosed
+	}
+	res := ledger.AddResult{Indices: make([]uint64, len(leaves)), Existed: make([]bool, len(leaves))}
+	size := s.app.Size()
+	commit := &Commit{Leaves: make([]IndexedLeaf, 0, len(leaves))}
+	hashes := make([]merkle.Hash, 0, len(leaves))
+	var inBatch map[merkle.Hash]uint64
+	for i, l := range leaves {
+		if idx, ok := inBatch[l.Hash]; ok {
+			res.Indices[i], res.Existed[i] = idx, true
+			continue
+		}
+		idx, err := s.backend.ReadIndex(ctx, l.Hash)
+		switch {
+		case err == nil:
+			res.Indices[i], res.Existed[i] = idx, true
+			continue
+		case !errors.Is(err, ledger.ErrNotFound):
+			return ledger.AddResult{}, fmt.Errorf("tilestore: dedup lookup: %w", err)
+		}
+		idx = size + uint64(len(hashes))
+		if inBatch == nil {
+			inBatch = make(map[merkle.Hash]uint64, len(leaves))
+		}
+		inBatch[l.Hash] = idx
+		res.Indices[i] = idx
+		hashes = append(hashes, l.Hash)
+		commit.Leaves = append(commit.Leaves, IndexedLeaf{Index: idx, Leaf: l})
+	}
+	if len(hashes) == 0 {
+		// Nothing new: the latest checkpoint covers every leaf.
+		st := s.state.Load()
+		res.Head, res.Checkpoint = st.head, st.checkpoint
+		return res, nil
+	}
+	next := s.app.Clone()
+	commit.Tiles = next.Append(hashes)
+	commit.Head = ledger.TreeHead{Size: next.Size(), Root: next.Root()}
+	cp, err := sign(commit.Head)
+	if err != nil {
+		return ledger.AddResult{}, fmt.Errorf("tilestore: signing checkpoint: %w", err)
+	}
+	commit.Checkpoint = cp
+	if err := s.backend.Commit(ctx, commit); err != nil {
+		return ledger.AddResult{}, fmt.Errorf("tilestore: commit: %w", err)
+	}
+	s.app = next
+	for _, t := range commit.Tiles {
+		s.cache.put(t, !t.Full())
+	}
+	s.state.Store(&published{head: commit.Head, checkpoint: cp})
+	res.Head, res.Checkpoint = commit.Head, cp
+	return res, nil
+}
+
+// Checkpoint implements ledger.Store.
+func (s *Store) Checkpoint(ctx context.Context) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, ledger.ErrClosed
+	}
+	st := s.state.Load()
+	if st.head.Size == 0 {
+		return nil, ledger.ErrEmptyLog
+	}
+	return st.checkpoint, nil
+}
+
+// Leaf implements ledger.Store. The leaf is checked against its hash in the
+// tree, so a tampered leaf is reported (ledger.ErrCorrupt), never served.
+func (s *Store) Leaf(ctx context.Context, index uint64) ([]byte, error) {
+	if s.closed.Load() {
+		return nil, ledger.ErrClosed
+	}
+	if size := s.state.Load().head.Size; index >= size {
+		return nil, fmt.Errorf("%w: index %d, log size %d", ledger.ErrNotFound, index, size)
+	}
+	leaf, err := s.backend.ReadLeaf(ctx, index)
+	if err != nil {
+		return nil, err
+	}
+	var want [1]merkle.Hash
+	if err := s.readHashes(ctx, []merkle.NodeID{merkle.NewNodeID(0, index)}, want[:]); err != nil {
+		return nil, err
+	}
+	if merkle.HashLeaf(leaf) != want[0] {
+		return nil, fmt.Errorf("%w: leaf %d does not match its tree hash", ledger.ErrCorrupt, index)
+	}
+	return leaf, nil
+}
+
+// IndexOf implements ledger.Store.
+func (s *Store) IndexOf(ctx context.Context, leafHash merkle.Hash) (uint64, error) {
+	if s.closed.Load() {
+		return 0, ledger.ErrClosed
+	}
+	idx, err := s.backend.ReadIndex(ctx, leafHash)
+	if err != nil {
+		return 0, err
+	}
+	if idx >= s.state.Load().head.Size {
+		return 0, fmt.Errorf("%w: leaf hash", ledger.ErrNotFound)
+	}
+	return idx, nil
+}
+
+// InclusionProof implements ledger.Store.
+func (s *Store) InclusionProof(ctx context.Context, index, size uint64) ([]merkle.Hash, error) {
+	if err := s.checkSize(size); err != nil {
+		return nil, err
+	}
+	if index >= size {
+		return nil, fmt.Errorf("%w: index %d not below size %d", ledger.ErrNotFound, index, size)
+	}
+	return merkle.InclusionProof(index, size, s.hashReader(ctx))
+}
+
+// ConsistencyProof implements ledger.Store.
+func (s *Store) ConsistencyProof(ctx context.Context, m, n uint64) ([]merkle.Hash, error) {
+	if err := s.checkSize(n); err != nil {
+		return nil, err
+	}
+	if m == 0 || m > n {
+		return nil, fmt.Errorf("%w: no consistency proof from size %d to %d", ledger.ErrNotFound, m, n)
+	}
+	return merkle.ConsistencyProof(m, n, s.hashReader(ctx))
+}
+
+// RootHash implements ledger.Store.
+func (s *Store) RootHash(ctx context.Context, size uint64) (merkle.Hash, error) {
+	if err := s.checkSize(size); err != nil {
+		return merkle.Hash{}, err
+	}
+	return merkle.RootHash(size, s.hashReader(ctx))
+}
+
+// BySubject implements ledger.Store.
+func (s *Store) BySubject(ctx context.Context, subject ledger.SubjectTag, start uint64, limit int) ([]uint64, error) {
+	if s.closed.Load() {
+		return nil, ledger.ErrClosed
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	size := s.state.Load().head.Size
+	idx, err := s.backend.ScanSubject(ctx, subject, start, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range idx {
+		if x >= size {
+			return idx[:i], nil
+		}
+	}
+	return idx, nil
+}
+
+// Close closes the store and its backend. Pending calls fail with ErrClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.backend.Close()
+}
+
+func (s *Store) checkSize(size uint64) error {
+	if s.closed.Load() {
+		return ledger.ErrClosed
+	}
+	if cur := s.state.Load().head.Size; size > cur {
+		return fmt.Errorf("%w: tree size %d beyond log size %d", ledger.ErrNotFound, size, cur)
+	}
+	return nil
+}
