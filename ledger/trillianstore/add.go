@@ -1,0 +1,180 @@
+package trillianstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/merkle"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// batch is the work of one Add: the distinct leaves in first-seen order and,
+// for each input leaf, which distinct leaf it is.
+type batch struct {
+	leaves  []ledger.Leaf
+	uniq    []int // uniq[k] is the input position of distinct leaf k
+	which   []int // which[i] is the distinct leaf of input leaf i
+	index   []uint64
+	existed []bool
+	proofs  [][]merkle.Hash
+	proofAt []uint64 // proofs[k] is against the tree of size proofAt[k]
+}
+
+func newBatch(leaves []ledger.Leaf) *batch {
+	b := &batch{leaves: leaves, which: make([]int, len(leaves))}
+	first := make(map[merkle.Hash]int, len(leaves))
+	for i, l := range leaves {
+		k, ok := first[l.Hash]
+		if !ok {
+			k = len(b.uniq)
+			first[l.Hash] = k
+			b.uniq = append(b.uniq, i)
+		}
+		b.which[i] = k
+	}
+	n := len(b.uniq)
+	b.index, b.existed = make([]uint64, n), make([]bool, n)
+	b.proofs, b.proofAt = make([][]merkle.Hash, n), make([]uint64, n)
+	return b
+}
+
+// leaf returns distinct leaf k.
+func (b *batch) leaf(k int) *ledger.Leaf { return &b.leaves[b.uniq[k]] }
+
+// Add integrates leaves into the Trillian tree, waits until Trillian has
+// sequenced and integrated all of them, fetches and verifies their inclusion
+// proofs against one tree head, and signs that head with sign.
+//
+// Trillian writes leaves before their tree head exists, so Add cannot be
+// all-or-nothing the way the native stores are: when Add returns an error
+// (a timeout, Close, a failing sign), some of the leaves may still become
+// part of the log. They are never duplicated: a retried Add of the same
+// leaves reports them as existing (Existed true) with their index.
+func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignFunc) (ledger.AddResult, error) {
+	ctx, done, err := s.begin(ctx)
+	if err != nil {
+		return ledger.AddResult{}, err
+	}
+	defer done()
+	if sign == nil {
+		return ledger.AddResult{}, fmt.Errorf("%w: nil SignFunc", ErrConfig)
+	}
+	for i := range leaves {
+		if merkle.HashLeaf(leaves[i].Data) != leaves[i].Hash {
+			return ledger.AddResult{}, fmt.Errorf("%w: leaf %d: Hash is not the leaf hash of Data", ledger.ErrInvalidEntry, i)
+		}
+	}
+	s.addMu.Lock()
+	defer s.addMu.Unlock()
+	b := newBatch(leaves)
+	var head ledger.TreeHead
+	if s.cfg.Mode == ModePreordered {
+		head, err = s.addPreordered(ctx, b)
+	} else {
+		head, err = s.addQueued(ctx, b)
+	}
+	if err != nil {
+		return ledger.AddResult{}, err
+	}
+	return s.finish(ctx, b, head, sign)
+}
+
+// finish fetches every proof against head (those not fetched at head yet),
+// verifies them, signs head and builds the result.
+func (s *Store) finish(ctx context.Context, b *batch, head ledger.TreeHead, sign ledger.SignFunc) (ledger.AddResult, error) {
+	err := s.fanOut(ctx, len(b.uniq), func(ctx context.Context, k int) error {
+		if b.proofs[k] == nil || b.proofAt[k] != head.Size {
+			p, err := s.inclusionProof(ctx, b.index[k], head.Size)
+			if err != nil {
+				return err
+			}
+			b.proofs[k], b.proofAt[k] = p, head.Size
+		}
+		h := b.leaf(k).Hash
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, b.index[k], head.Size,
+			h[:], fromHashes(b.proofs[k]), head.Root[:]); err != nil {
+			return corruptf("inclusion proof of leaf %d in size %d: %v", b.index[k], head.Size, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return ledger.AddResult{}, err
+	}
+	note, err := sign(head)
+	if err != nil {
+		return ledger.AddResult{}, fmt.Errorf("trillianstore: signing tree head: %w", err)
+	}
+	s.remember(head, note, sign)
+	res := ledger.AddResult{
+		Indices:    make([]uint64, len(b.leaves)),
+		Existed:    make([]bool, len(b.leaves)),
+		Proofs:     make([][]merkle.Hash, len(b.leaves)),
+		Head:       head,
+		Checkpoint: note,
+	}
+	for i, k := range b.which {
+		res.Indices[i] = b.index[k]
+		// A repeat of an earlier leaf of the same batch exists by then.
+		res.Existed[i] = b.existed[k] || b.uniq[k] != i
+		res.Proofs[i] = append([]merkle.Hash(nil), b.proofs[k]...)
+	}
+	return res, nil
+}
+
+// awaitIntegration polls Trillian until every distinct leaf in todo is in
+// the tree, recording its index and its proof against the head of the
+// round in which it was found. It looks leaves up only when the tree grew,
+// and returns the newest head seen.
+func (s *Store) awaitIntegration(ctx context.Context, b *batch, todo []int) (ledger.TreeHead, error) {
+	deadline := time.Now().Add(s.cfg.IntegrationTimeout)
+	looked := uint64(0)
+	for {
+		head, err := s.observe(ctx)
+		if err != nil {
+			return ledger.TreeHead{}, err
+		}
+		if head.Size > looked {
+			looked = head.Size
+			if todo, err = s.lookupAll(ctx, b, todo, head.Size); err != nil {
+				return ledger.TreeHead{}, err
+			}
+		}
+		if len(todo) == 0 {
+			return head, nil
+		}
+		if time.Now().After(deadline) {
+			return ledger.TreeHead{}, fmt.Errorf("%w: %d of the batch's leaves after %v",
+				ErrIntegrationTimeout, len(todo), s.cfg.IntegrationTimeout)
+		}
+		if err := s.sleep(ctx, s.cfg.PollInterval); err != nil {
+			return ledger.TreeHead{}, err
+		}
+	}
+}
+
+// lookupAll looks up the distinct leaves in todo in the tree of the given
+// size, records the index and proof of those found, and returns the rest.
+func (s *Store) lookupAll(ctx context.Context, b *batch, todo []int, size uint64) ([]int, error) {
+	found := make([]bool, len(todo))
+	err := s.fanOut(ctx, len(todo), func(ctx context.Context, j int) error {
+		k := todo[j]
+		idx, p, ok, err := s.lookup(ctx, b.leaf(k).Hash, size)
+		if ok {
+			b.index[k], b.proofs[k], b.proofAt[k], found[j] = idx, p, size, true
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var rest []int
+	for j, k := range todo {
+		if !found[j] {
+			rest = append(rest, k)
+		}
+	}
+	return rest, nil
+}

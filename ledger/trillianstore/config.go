@@ -1,0 +1,122 @@
+package trillianstore
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/healthledger/healthledger/ledger"
+	"google.golang.org/grpc"
+)
+
+// Mode selects how leaves are added to the Trillian tree. It must match the
+// tree's type.
+type Mode int
+
+const (
+	// ModeLog uses a Trillian LOG tree: leaves are queued with QueueLeaf (one
+	// RPC per leaf, fanned out concurrently) and Trillian's sequencer assigns
+	// the indices. Any number of frontends may append to the same tree;
+	// duplicates are found exactly by Trillian's leaf identity hash, which
+	// this store sets to the RFC 6962 leaf hash. This is the zero value.
+	ModeLog Mode = iota
+	// ModePreordered uses a Trillian PREORDERED_LOG tree: this store assigns
+	// the indices itself and sends each batch with one AddSequencedLeaves
+	// RPC. There MUST be a single writing Store per tree; duplicates are found
+	// by this store (lookup by leaf hash before assigning indices).
+	ModePreordered
+)
+
+// String returns "LOG" or "PREORDERED_LOG", the Trillian tree type names.
+func (m Mode) String() string {
+	switch m {
+	case ModeLog:
+		return "LOG"
+	case ModePreordered:
+		return "PREORDERED_LOG"
+	default:
+		return fmt.Sprintf("Mode(%d)", int(m))
+	}
+}
+
+// Config configures a [Store]. The zero value of every optional field means
+// the documented default.
+type Config struct {
+	// Address is the host:port of a trillian_log_server. The store dials it
+	// with DialOptions (default: plaintext transport credentials) and closes
+	// the connection on Close. Ignored when Conn is set.
+	Address string
+	// Conn is an existing connection to a trillian_log_server, owned by the
+	// caller: Close does not close it. One of Address or Conn is required.
+	Conn grpc.ClientConnInterface
+	// DialOptions are used when dialing Address. Default: insecure
+	// (plaintext) transport credentials, suitable only for loopback or a
+	// service mesh that provides TLS.
+	DialOptions []grpc.DialOption
+	// TreeID is the Trillian tree (created with createtree or [CreateTree]).
+	// Required.
+	TreeID int64
+	// Mode is the tree type: ModeLog (default) or ModePreordered.
+	Mode Mode
+	// Sign signs tree heads that this store observes outside Add: after a
+	// restart, or after other frontends appended. Optional: when nil, the
+	// store uses the SignFunc of its most recent Add, and before the first
+	// Add it cannot serve a checkpoint for a non-empty tree (ErrNoSigner).
+	Sign ledger.SignFunc
+	// RPCTimeout bounds one attempt of one RPC. Default 10s.
+	RPCTimeout time.Duration
+	// MaxAttempts is the number of tries of an RPC that fails with a
+	// transient code (Unavailable, DeadlineExceeded, ResourceExhausted,
+	// Aborted). Default 5.
+	MaxAttempts int
+	// MinBackoff is the wait before the first retry; it doubles up to
+	// MaxBackoff, with jitter. Defaults 50ms and 2s.
+	MinBackoff time.Duration
+	// MaxBackoff caps the wait between retries. Default 2s.
+	MaxBackoff time.Duration
+	// IntegrationTimeout bounds the wait for Trillian's sequencer to
+	// integrate the leaves of one Add. Default 60s.
+	IntegrationTimeout time.Duration
+	// PollInterval is the wait between checks for integration. Default 10ms.
+	PollInterval time.Duration
+	// Concurrency is the number of RPCs one Add or lookup runs in parallel
+	// (QueueLeaf fan-out, lookups by hash, proofs). Default 64.
+	Concurrency int
+	// BatchSize is the number of leaves per AddSequencedLeaves and per
+	// GetLeavesByRange RPC. Default 1000.
+	BatchSize int
+	// Logger receives operational logs (never leaf contents). Nil is silent.
+	Logger *slog.Logger
+}
+
+// withDefaults returns a copy of c with defaults filled in, or an error for
+// an invalid configuration.
+func (c Config) withDefaults() (Config, error) {
+	if c.Address == "" && c.Conn == nil {
+		return c, fmt.Errorf("%w: Address or Conn is required", ErrConfig)
+	}
+	if c.TreeID == 0 {
+		return c, fmt.Errorf("%w: TreeID is required", ErrConfig)
+	}
+	if c.Mode != ModeLog && c.Mode != ModePreordered {
+		return c, fmt.Errorf("%w: unknown %v", ErrConfig, c.Mode)
+	}
+	setDefault(&c.RPCTimeout, 10*time.Second)
+	setDefault(&c.MaxAttempts, 5)
+	setDefault(&c.MinBackoff, 50*time.Millisecond)
+	setDefault(&c.MaxBackoff, 2*time.Second)
+	setDefault(&c.IntegrationTimeout, 60*time.Second)
+	setDefault(&c.PollInterval, 10*time.Millisecond)
+	setDefault(&c.Concurrency, 64)
+	setDefault(&c.BatchSize, 1000)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}

@@ -1,0 +1,166 @@
+package trillianstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/google/trillian"
+	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/merkle"
+	"google.golang.org/grpc/codes"
+)
+
+// identityDomain separates the leaf identity hashes of PREORDERED_LOG
+// leaves from every other hash in healthledger.
+const identityDomain = "healthledger/trillianstore/preordered-identity/v1\x00"
+
+// preorderedRounds bounds how often one Add re-sends leaves whose indices
+// turned out to be taken (by leaves of an earlier, interrupted Add).
+const preorderedRounds = 4
+
+// preorderedIdentity is the leaf identity hash of leafHash at index in a
+// PREORDERED_LOG tree: SHA-256(identityDomain || uint64be(index) || leafHash).
+// Binding the index makes a re-sent batch idempotent (the same leaf at the
+// same index is a duplicate) while a leaf sent at a new index never collides
+// with a copy of itself that is waiting at an old one, which would leave a
+// hole that Trillian's sequencer cannot integrate past.
+func preorderedIdentity(index uint64, leafHash merkle.Hash) []byte {
+	h := sha256.New()
+	h.Write([]byte(identityDomain))
+	h.Write(binary.BigEndian.AppendUint64(nil, index))
+	h.Write(leafHash[:])
+	return h.Sum(nil)
+}
+
+// addPreordered adds a batch to a PREORDERED_LOG tree. Each round looks the
+// pending leaves up by hash (exact dedup against the integrated tree), gives
+// the rest the next indices, sends them with AddSequencedLeaves in chunks,
+// waits until Trillian integrates them, and reads the range back to see
+// which indices hold this batch's leaves. An index can be taken only by an
+// earlier Add that failed after Trillian accepted its leaves; such leaves
+// are found by hash in the next round. The caller holds s.addMu.
+func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, error) {
+	todo := make([]int, len(b.uniq))
+	for k := range todo {
+		todo[k] = k
+	}
+	for round := 0; ; round++ {
+		head, err := s.awaitSize(ctx, s.frontier)
+		if err != nil {
+			return ledger.TreeHead{}, err
+		}
+		before := todo
+		if todo, err = s.lookupAll(ctx, b, todo, head.Size); err != nil {
+			return ledger.TreeHead{}, err
+		}
+		markExisted(b, before, todo)
+		if len(todo) == 0 {
+			return head, nil
+		}
+		if round == preorderedRounds {
+			return ledger.TreeHead{}, fmt.Errorf("%w: indices kept being taken after %d rounds; is another writer using this PREORDERED_LOG tree?",
+				ErrTreeMismatch, round)
+		}
+		start := head.Size
+		sent, err := s.sequence(ctx, b, todo, start)
+		s.frontier = max(s.frontier, start+uint64(sent))
+		if err != nil {
+			return ledger.TreeHead{}, err
+		}
+		if head, err = s.awaitSize(ctx, start+uint64(sent)); err != nil {
+			return ledger.TreeHead{}, err
+		}
+		leaves, err := s.leavesByRange(ctx, start, sent)
+		if err != nil {
+			return ledger.TreeHead{}, err
+		}
+		var rest []int
+		for j, k := range todo {
+			h := b.leaf(k).Hash
+			if !bytes.Equal(leaves[j].MerkleLeafHash, h[:]) {
+				rest = append(rest, k)
+				continue
+			}
+			b.index[k], b.existed[k] = start+uint64(j), false
+		}
+		if len(rest) == 0 {
+			return head, nil
+		}
+		todo = rest
+	}
+}
+
+// markExisted sets Existed for the leaves of before that lookupAll found
+// (those not in after): they were in the log before this Add sent them.
+func markExisted(b *batch, before, after []int) {
+	j := 0
+	for _, k := range before {
+		if j < len(after) && after[j] == k {
+			j++
+			continue
+		}
+		b.existed[k] = true
+	}
+}
+
+// sequence sends the leaves of todo at indices start, start+1, ... with
+// AddSequencedLeaves, BatchSize leaves per RPC, in order, stopping at the
+// first failure. It returns how many leaves Trillian acknowledged; they are
+// a prefix of todo. A per-leaf ALREADY_EXISTS or FAILED_PRECONDITION status
+// means the index was already taken (by this leaf or another one); the
+// caller reads the range back to tell which.
+func (s *Store) sequence(ctx context.Context, b *batch, todo []int, start uint64) (int, error) {
+	sent := 0
+	for sent < len(todo) {
+		n := min(s.cfg.BatchSize, len(todo)-sent)
+		req := &trillian.AddSequencedLeavesRequest{LogId: s.cfg.TreeID, Leaves: make([]*trillian.LogLeaf, n)}
+		for j := range n {
+			l, idx := b.leaf(todo[sent+j]), start+uint64(sent+j)
+			req.Leaves[j] = &trillian.LogLeaf{
+				LeafValue:        l.Data,
+				LeafIdentityHash: preorderedIdentity(idx, l.Hash),
+				ExtraData:        l.Subject[:],
+				LeafIndex:        int64(idx),
+			}
+		}
+		var resp *trillian.AddSequencedLeavesResponse
+		err := s.call(ctx, "AddSequencedLeaves", func(ctx context.Context) (err error) {
+			resp, err = s.log.AddSequencedLeaves(ctx, req)
+			return err
+		})
+		if err != nil {
+			return sent, err
+		}
+		for _, r := range resp.Results {
+			switch code := codes.Code(r.GetStatus().GetCode()); code {
+			case codes.OK, codes.AlreadyExists, codes.FailedPrecondition:
+			default:
+				return sent, fmt.Errorf("%w: AddSequencedLeaves status %v", ErrRejected, code)
+			}
+		}
+		sent += n
+	}
+	return sent, nil
+}
+
+// awaitSize polls Trillian until its tree has at least size leaves.
+func (s *Store) awaitSize(ctx context.Context, size uint64) (ledger.TreeHead, error) {
+	deadline := time.Now().Add(s.cfg.IntegrationTimeout)
+	for {
+		head, err := s.observe(ctx)
+		if err != nil || head.Size >= size {
+			return head, err
+		}
+		if time.Now().After(deadline) {
+			return ledger.TreeHead{}, fmt.Errorf("%w: tree size %d, waiting for %d after %v",
+				ErrIntegrationTimeout, head.Size, size, s.cfg.IntegrationTimeout)
+		}
+		if err := s.sleep(ctx, s.cfg.PollInterval); err != nil {
+			return ledger.TreeHead{}, err
+		}
+	}
+}
