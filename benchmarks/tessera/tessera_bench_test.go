@@ -142,4 +142,3 @@ func entryData(tag [8]byte, seq uint64) []byte {
 	}
 	return d
 }
-
