@@ -138,18 +138,15 @@ func ReadPrivateKey(r io.Reader, kek tink.AEAD, associatedData []byte) (*Private
 }
 
 // String describes the key without secret material.
-func (k *PrivateKey) String() string {
-	if k == nil {
-		return "identity.PrivateKey(nil)"
-	}
+func (k PrivateKey) String() string {
 	return "identity.PrivateKey(" + k.pub.typ.String() + ", public " + k.pub.Multibase() + ")"
 }
 
 // GoString is String, so that %#v shows no secret either.
-func (k *PrivateKey) GoString() string { return k.String() }
+func (k PrivateKey) GoString() string { return k.String() }
 
 // Format implements fmt.Formatter so that every verb prints String.
-func (k *PrivateKey) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, k.String()) }
+func (k PrivateKey) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, k.String()) }
 
 // LogValue implements slog.LogValuer: logs show only the public description.
-func (k *PrivateKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
+func (k PrivateKey) LogValue() slog.Value { return slog.StringValue(k.String()) }

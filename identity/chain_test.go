@@ -1,0 +1,226 @@
+package identity
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestChainRules(t *testing.T) {
+	f := newFixture(t)
+	newDevice := mustKey(t, KeyTypeEd25519)
+	upd := f.next(OpUpdate, f.genesis, f.k[2], time.Hour, f.state(newDevice))
+	otherRot := f.state(f.device)
+	otherRot.RotationKeys = []PublicKey{f.k[0].Public(), newDevice.Public()}
+	stranger := mustKey(t, KeyTypeEd25519)
+	deact := f.next(OpDeactivate, f.genesis, f.k[2], time.Hour, State{})
+	other := newFixture(t)
+
+	tests := []struct {
+		name string
+		pre  []*Operation // applied first, must succeed
+		op   *Operation
+		err  error
+	}{
+		{"genesis", nil, f.genesis, nil},
+		{"genesis of another DID", nil, other.genesis, ErrDIDMismatch},
+		{"genesis signed by a non-rotation key", nil, func() *Operation {
+			op := &Operation{Type: OpCreate, Time: f.t0, State: f.state(f.device)}
+			require.NoError(t, op.Sign(f.device))
+			return op
+		}(), ErrDIDMismatch}, // the DID names the signed genesis, so a different signature is another DID
+		{"update before genesis", nil, upd, ErrBrokenPrev},
+		{"second genesis", []*Operation{f.genesis}, func() *Operation {
+			op, _, err := NewGenesis(f.state(f.device), f.t0, f.k[0])
+			require.NoError(t, err)
+			return op
+		}(), ErrDuplicateGenesis},
+		{"replayed genesis", []*Operation{f.genesis}, f.genesis, ErrReplayed},
+		{"update", []*Operation{f.genesis}, upd, nil},
+		{"replayed update", []*Operation{f.genesis, upd}, upd, ErrReplayed},
+		{"update by stranger", []*Operation{f.genesis}, f.next(OpUpdate, f.genesis, stranger, time.Hour, f.state(newDevice)), ErrBadSignature},
+		{"update by device key", []*Operation{f.genesis}, f.next(OpUpdate, f.genesis, f.device, time.Hour, f.state(newDevice)), ErrBadSignature},
+		{"broken prev", []*Operation{f.genesis}, f.next(OpUpdate, other.genesis, f.k[0], time.Hour, f.state(newDevice)), ErrBrokenPrev},
+		{"update changing rotation keys", []*Operation{f.genesis}, f.next(OpUpdate, f.genesis, f.k[0], time.Hour, otherRot), ErrInvalidTransition},
+		{"rotate keeping rotation keys", []*Operation{f.genesis}, f.next(OpRotate, f.genesis, f.k[0], time.Hour, f.state(newDevice)), ErrInvalidTransition},
+		{"rotate", []*Operation{f.genesis}, f.next(OpRotate, f.genesis, f.k[0], time.Hour, otherRot), nil},
+		{"time goes backwards", []*Operation{f.genesis}, f.next(OpUpdate, f.genesis, f.k[0], -time.Second, f.state(newDevice)), ErrTimeOrder},
+		{"same time is fine", []*Operation{f.genesis}, f.next(OpUpdate, f.genesis, f.k[0], 0, f.state(newDevice)), nil},
+		{"deactivate", []*Operation{f.genesis}, deact, nil},
+		{"update after deactivate", []*Operation{f.genesis, deact}, f.next(OpUpdate, deact, f.k[0], 2*time.Hour, f.state(newDevice)), ErrDeactivated},
+		{"deactivate after deactivate", []*Operation{f.genesis, deact}, f.next(OpDeactivate, deact, f.k[0], 2*time.Hour, State{}), ErrDeactivated},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := f.chain(Rules{}, tc.pre...)
+			before, _ := c.Head()
+			beforeLen := c.Len()
+			err := c.Apply(99, tc.op)
+			if tc.err == nil {
+				require.NoError(t, err)
+				head, err := c.Head()
+				require.NoError(t, err)
+				require.Equal(t, tc.op, head.Operation)
+				return
+			}
+			require.ErrorIs(t, err, tc.err)
+			var oe *OperationError
+			require.True(t, errors.As(err, &oe))
+			require.Equal(t, int64(99), oe.Index)
+			after, _ := c.Head()
+			require.Equal(t, before, after, "a refused operation changes nothing")
+			require.Equal(t, beforeLen, c.Len())
+			h := c.History()
+			require.Equal(t, StatusRejected, h[len(h)-1].Status)
+		})
+	}
+}
+
+// recovery returns genesis and an update by k[1] at +1h: the operation a
+// thief with k[1] would make.
+func recoverySetup(t *testing.T) (*fixture, *Operation, *PrivateKey) {
+	f := newFixture(t)
+	thief := mustKey(t, KeyTypeEd25519)
+	stolen := f.next(OpUpdate, f.genesis, f.k[1], time.Hour, f.state(thief))
+	return f, stolen, thief
+}
+
+func TestRecoveryRules(t *testing.T) {
+	const window = DefaultRecoveryWindow
+	f, stolen, _ := recoverySetup(t)
+	good := f.state(f.device)
+	tests := []struct {
+		name   string
+		rules  Rules
+		signer int
+		at     time.Duration // time of the override, after t0 (stolen is at +1h)
+		err    error
+	}{
+		{"higher priority within window", Rules{}, 0, 2 * time.Hour, nil},
+		{"one nanosecond before window end", Rules{}, 0, time.Hour + window - time.Nanosecond, nil},
+		{"exactly at window end", Rules{}, 0, time.Hour + window, ErrRecoveryWindowClosed},
+		{"after window", Rules{}, 0, time.Hour + window + time.Minute, ErrRecoveryWindowClosed},
+		{"key overriding itself", Rules{}, 1, 2 * time.Hour, ErrInsufficientPriority},
+		{"lower priority key", Rules{}, 2, 2 * time.Hour, ErrInsufficientPriority},
+		{"configured window open", Rules{RecoveryWindow: 30 * time.Minute}, 0, time.Hour + 29*time.Minute, nil},
+		{"configured window closed", Rules{RecoveryWindow: 30 * time.Minute}, 0, time.Hour + 30*time.Minute, ErrRecoveryWindowClosed},
+		{"override dated before the overridden op", Rules{}, 0, 30 * time.Minute, ErrTimeOrder},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := f.chain(tc.rules, f.genesis, stolen)
+			override := f.next(OpUpdate, f.genesis, f.k[tc.signer], tc.at, good)
+			err := c.Apply(2, override)
+			head, herr := c.Head()
+			require.NoError(t, herr)
+			h := c.History()
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				require.Equal(t, stolen, head.Operation)
+				require.Equal(t, StatusAccepted, h[1].Status)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, override, head.Operation)
+			require.Equal(t, StatusNullified, h[1].Status)
+			oh, _ := override.Hash()
+			require.Equal(t, oh, h[1].NullifiedBy)
+			require.Equal(t, StatusAccepted, h[2].Status)
+			require.Equal(t, tc.signer, h[2].Signer)
+		})
+	}
+}
+
+func TestRecoveryNullifiesSeveralAndBlocksTheirBranch(t *testing.T) {
+	f, stolen, thief := recoverySetup(t)
+	stolen2 := f.next(OpUpdate, stolen, f.k[2], 2*time.Hour, f.state(thief))
+	c := f.chain(Rules{}, f.genesis, stolen, stolen2)
+	// The window counts from the first overridden operation (stolen, +1h).
+	late := f.next(OpUpdate, f.genesis, f.k[0], time.Hour+DefaultRecoveryWindow, f.state(f.device))
+	require.ErrorIs(t, c.Apply(3, late), ErrRecoveryWindowClosed)
+	// Forking after stolen: the first overridden op is stolen2 (signed by k[2]), k[1] outranks it.
+	mid := f.next(OpUpdate, stolen, f.k[1], 3*time.Hour, f.state(f.device))
+	require.NoError(t, f.chain(Rules{}, f.genesis, stolen, stolen2).Apply(3, mid))
+
+	rec := f.next(OpUpdate, f.genesis, f.k[0], 3*time.Hour, f.state(f.device))
+	require.NoError(t, c.Apply(4, rec))
+	require.Equal(t, 2, c.Len())
+	h := c.History()
+	require.Equal(t, []OpStatus{StatusAccepted, StatusNullified, StatusNullified, StatusRejected, StatusAccepted},
+		[]OpStatus{h[0].Status, h[1].Status, h[2].Status, h[3].Status, h[4].Status})
+	// The thief's branch is dead: extending a nullified op, or replaying one, fails.
+	require.ErrorIs(t, c.Apply(5, f.next(OpUpdate, stolen2, f.k[1], 4*time.Hour, f.state(thief))), ErrBrokenPrev)
+	require.ErrorIs(t, c.Apply(6, stolen), ErrReplayed)
+	// A recovery by the top key cannot itself be overridden.
+	require.ErrorIs(t, c.Apply(7, f.next(OpUpdate, f.genesis, f.k[0], 5*time.Hour, f.state(thief))), ErrInsufficientPriority)
+	// The thief's key never appears as valid, even for times before the recovery.
+	v, err := c.At(f.t0.Add(90 * time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, f.genesis, v.Operation)
+}
+
+func TestRecoveryUndoesDeactivation(t *testing.T) {
+	f := newFixture(t)
+	deact := f.next(OpDeactivate, f.genesis, f.k[2], time.Hour, State{})
+	c := f.chain(Rules{}, f.genesis, deact)
+	head, _ := c.Head()
+	require.True(t, head.Deactivated)
+	require.NoError(t, c.Apply(2, f.next(OpUpdate, f.genesis, f.k[0], 2*time.Hour, f.state(f.device))))
+	head, _ = c.Head()
+	require.False(t, head.Deactivated)
+}
+
+func TestChainAt(t *testing.T) {
+	f := newFixture(t)
+	dev2 := mustKey(t, KeyTypeEd25519)
+	u1 := f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(dev2))
+	c := f.chain(Rules{}, f.genesis, u1)
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		want *Operation
+		err  error
+	}{
+		{"before genesis", f.t0.Add(-time.Nanosecond), nil, ErrNotFound},
+		{"at genesis", f.t0, f.genesis, nil},
+		{"just before update", f.t0.Add(time.Hour - time.Nanosecond), f.genesis, nil},
+		{"exactly at update", f.t0.Add(time.Hour), u1, nil},
+		{"later", f.t0.Add(1000 * time.Hour), u1, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := c.At(tc.at)
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, v.Operation)
+			require.Equal(t, f.t0, v.Created)
+		})
+	}
+}
+
+func TestReplaySkipsInvalid(t *testing.T) {
+	f := newFixture(t)
+	junk := newFixture(t)
+	u := f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(f.device))
+	c := Replay(f.did, []LocatedOperation{{0, junk.genesis}, {1, f.genesis}, {2, junk.genesis}, {3, u}}, Rules{})
+	require.Equal(t, 2, c.Len())
+	head, err := c.Head()
+	require.NoError(t, err)
+	require.Equal(t, uint64(3), head.Index)
+	_, err = Replay(f.did, nil, Rules{}).Head()
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestCheckDoesNotMutate(t *testing.T) {
+	f := newFixture(t)
+	c := NewChain(f.did, Rules{})
+	k, err := c.Check(f.genesis)
+	require.NoError(t, err)
+	require.True(t, k.Equal(f.k[1].Public()))
+	require.Equal(t, 0, c.Len())
+	require.Empty(t, c.History())
+}
