@@ -396,7 +396,12 @@ func (e *Evaluator) combine(idx *patientIndex, pr *preparedRequest, d *Decision)
 	return effect, reason, redact
 }
 
-// breakGlass applies the emergency override rules to a decision.
+// breakGlass applies the emergency rules: an actor holding a role in
+// Config.BreakGlassRoles who asks for purpose ETREAT or BTG is allowed
+// against a denial (or no consent); purpose BTG is always flagged as
+// break-glass when allowed; BTG by an actor without such a role is denied
+// whatever the consents say. A break-glass decision carries the audit and
+// notify-patient obligations and no redactions.
 func (e *Evaluator) breakGlass(r *Request, d *Decision) {
 	if !r.Purpose.IsBreakGlass() {
 		return
@@ -411,9 +416,15 @@ func (e *Evaluator) breakGlass(r *Request, d *Decision) {
 	switch {
 	case !authorized && r.Purpose == PurposeBreakTheGlass:
 		d.Allowed, d.Reason = false, ReasonBreakGlassUnauthorized
+		return
 	case authorized && !d.Allowed:
-		d.Allowed, d.BreakGlass, d.Reason = true, true, ReasonBreakGlass
-		d.Obligations = append(d.Obligations[:0],
-			Obligation{Kind: ObligationAudit}, Obligation{Kind: ObligationNotifyPatient})
+		d.Allowed, d.Reason = true, ReasonBreakGlass
+	case authorized && r.Purpose == PurposeBreakTheGlass:
+		// Permitted by consent, but breaking the glass is always audited.
+	default:
+		return
 	}
+	d.BreakGlass = true
+	d.Obligations = append(d.Obligations[:0],
+		Obligation{Kind: ObligationAudit}, Obligation{Kind: ObligationNotifyPatient})
 }

@@ -1,0 +1,228 @@
+package fhir
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/healthledger/healthledger/consent"
+)
+
+// object is one decoded JSON object whose members must each be consumed:
+// done reports the first member nobody took as unsupported.
+type object struct {
+	path   string
+	keys   []string
+	fields map[string]json.RawMessage
+	used   map[string]bool
+}
+
+func malformed(path string) error {
+	return &consent.ValidationError{Path: path, Err: consent.ErrMalformed}
+}
+
+func unsupported(path, reason string) error {
+	return &consent.UnsupportedElementError{Element: path, Reason: reason}
+}
+
+func parseObject(raw json.RawMessage, path string) (*object, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, malformed(path)
+	}
+	o := &object{path: path, fields: map[string]json.RawMessage{}, used: map[string]bool{}}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, malformed(path)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, malformed(path)
+		}
+		if _, dup := o.fields[key]; dup {
+			return nil, malformed(path + "." + key)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, malformed(path + "." + key)
+		}
+		o.keys = append(o.keys, key)
+		o.fields[key] = v
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, malformed(path)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, malformed(path)
+	}
+	return o, nil
+}
+
+func (o *object) has(key string) bool { _, ok := o.fields[key]; return ok }
+
+func (o *object) take(key string) (json.RawMessage, bool) {
+	v, ok := o.fields[key]
+	if ok {
+		o.used[key] = true
+	}
+	return v, ok
+}
+
+// skip consumes informational members that do not take part in decisions.
+func (o *object) skip(keys ...string) {
+	for _, k := range keys {
+		o.take(k)
+	}
+}
+
+// done fails on the first member that was not consumed.
+func (o *object) done() error {
+	for _, k := range o.keys {
+		if o.used[k] {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(k, "_"):
+			return unsupported(o.path+"."+k, "primitive extensions are not supported")
+		case k == "extension" || k == "modifierExtension":
+			return unsupported(o.path+"."+k, "extensions are not supported")
+		}
+		return unsupported(o.path+"."+k, "")
+	}
+	return nil
+}
+
+func (o *object) str(key string) (string, bool, error) {
+	raw, ok := o.take(key)
+	if !ok {
+		return "", false, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil || s == "" {
+		return "", false, malformed(o.path + "." + key)
+	}
+	return s, true, nil
+}
+
+func (o *object) array(key string) ([]json.RawMessage, error) {
+	raw, ok := o.take(key)
+	if !ok {
+		return nil, nil
+	}
+	var a []json.RawMessage
+	if err := json.Unmarshal(raw, &a); err != nil || len(a) == 0 {
+		return nil, malformed(o.path + "." + key)
+	}
+	return a, nil
+}
+
+func (o *object) child(key string) (*object, error) {
+	raw, ok := o.take(key)
+	if !ok {
+		return nil, nil
+	}
+	return parseObject(raw, o.path+"."+key)
+}
+
+// coding decodes a FHIR Coding: system and code, display allowed.
+func coding(raw json.RawMessage, path string) (consent.Coding, error) {
+	o, err := parseObject(raw, path)
+	if err != nil {
+		return consent.Coding{}, err
+	}
+	sys, _, err := o.str("system")
+	if err != nil {
+		return consent.Coding{}, err
+	}
+	code, ok, err := o.str("code")
+	if err != nil {
+		return consent.Coding{}, err
+	}
+	if !ok {
+		return consent.Coding{}, &consent.ValidationError{Path: path + ".code", Err: consent.ErrInvalidConsent}
+	}
+	o.skip("display", "version", "userSelected")
+	return consent.Coding{System: sys, Code: code}, o.done()
+}
+
+// codeableConcept decodes the codings of a CodeableConcept (text allowed).
+func codeableConcept(raw json.RawMessage, path string) ([]consent.Coding, error) {
+	o, err := parseObject(raw, path)
+	if err != nil {
+		return nil, err
+	}
+	arr, err := o.array("coding")
+	if err != nil {
+		return nil, err
+	}
+	if len(arr) == 0 {
+		return nil, &consent.ValidationError{Path: path + ".coding", Err: consent.ErrInvalidConsent}
+	}
+	o.skip("text")
+	out := make([]consent.Coding, 0, len(arr))
+	for _, a := range arr {
+		c, err := coding(a, path+".coding")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, o.done()
+}
+
+// dateTime parses a FHIR date or dateTime. A partial date (year, month or
+// day) covers its whole span: as a period end it stands for the first
+// instant after the span.
+func dateTime(s, path string, end bool) (time.Time, error) {
+	layouts := []struct {
+		layout string
+		next   func(time.Time) time.Time
+	}{
+		{time.RFC3339Nano, nil},
+		{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
+		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
+		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
+	}
+	for _, l := range layouts {
+		t, err := time.Parse(l.layout, s)
+		if err != nil {
+			continue
+		}
+		if end && l.next != nil {
+			t = l.next(t)
+		}
+		return t.UTC(), nil
+	}
+	return time.Time{}, malformed(path)
+}
+
+func period(o *object, key string) (consent.Period, error) {
+	p, err := o.child(key)
+	if err != nil || p == nil {
+		return consent.Period{}, err
+	}
+	var out consent.Period
+	if s, ok, err := p.str("start"); err != nil {
+		return out, err
+	} else if ok {
+		if out.Start, err = dateTime(s, p.path+".start", false); err != nil {
+			return out, err
+		}
+	}
+	if s, ok, err := p.str("end"); err != nil {
+		return out, err
+	} else if ok {
+		if out.End, err = dateTime(s, p.path+".end", true); err != nil {
+			return out, err
+		}
+	}
+	if !out.Start.IsZero() && !out.End.IsZero() && !out.Start.Before(out.End) {
+		return out, &consent.ValidationError{Path: p.path, Err: consent.ErrInvalidPeriod}
+	}
+	return out, p.done()
+}
