@@ -200,9 +200,15 @@ func TestEncryptedKeyset(t *testing.T) {
 func TestUnsupportedTinkKeys(t *testing.T) {
 	for name, tmpl := range map[string]func() *keyset.Handle{
 		"ed25519 with tink prefix": func() *keyset.Handle { h, _ := keyset.NewHandle(signature.ED25519KeyTemplate()); return h },
-		"ecdsa DER":                func() *keyset.Handle { h, _ := keyset.NewHandle(signature.ECDSAP256KeyWithoutPrefixTemplate()); return h },
-		"ecdsa P-384":              func() *keyset.Handle { h, _ := keyset.NewHandle(signature.ECDSAP384SHA384KeyWithoutPrefixTemplate()); return h },
-		"aead":                     func() *keyset.Handle { h, _ := keyset.NewHandle(aead.AES128GCMKeyTemplate()); return h },
+		"ecdsa DER": func() *keyset.Handle {
+			h, _ := keyset.NewHandle(signature.ECDSAP256KeyWithoutPrefixTemplate())
+			return h
+		},
+		"ecdsa P-384": func() *keyset.Handle {
+			h, _ := keyset.NewHandle(signature.ECDSAP384SHA384KeyWithoutPrefixTemplate())
+			return h
+		},
+		"aead": func() *keyset.Handle { h, _ := keyset.NewHandle(aead.AES128GCMKeyTemplate()); return h },
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := NewPrivateKey(tmpl())
