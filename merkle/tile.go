@@ -185,8 +185,12 @@ func (t *Tile) MarshalBinary() ([]byte, error) { return t.data, nil }
 
 // UnmarshalTile decodes a tile stored with MarshalBinary. It checks the
 // length and that every interior hash is the hash of its children, so a
-// flipped byte anywhere in the tile is reported, and keeps data (the caller
-// must not modify it afterwards).
+// flipped byte is reported anywhere but in the last bottom hash of a tile
+// of odd width, which no interior hash of the tile covers (a tree root or
+// proof read through the tile does: see the package doc). It keeps data
+// (the caller must not modify it afterwards). UnmarshalTile detects
+// corruption, not forgery: a tile rewritten with consistent interior
+// hashes decodes; only verification against a signed root catches it.
 func UnmarshalTile(id TileID, data []byte) (*Tile, error) {
 	if len(data) < 2 {
 		return nil, fmt.Errorf("%w %v: %d bytes", ErrMalformedTile, id, len(data))
