@@ -106,7 +106,7 @@ func (d *Document) list(r Relationship) *[]string {
 	}
 }
 
-// MarshalJSON-compatible encoding: JSON returns the document as indented JSON.
+// JSON returns the document as indented JSON.
 func (d *Document) JSON() ([]byte, error) { return json.MarshalIndent(d, "", "  ") }
 
 // Key returns the public key of the verification method with the full id

@@ -228,13 +228,15 @@ func rawEncode(o *Operation) []byte {
 func TestOperationEncodeRefusesInvalid(t *testing.T) {
 	f := newFixture(t)
 	for name, mod := range map[string]func(o *Operation){
-		"no rotation keys":    func(o *Operation) { o.State.RotationKeys = nil },
-		"zero key":            func(o *Operation) { o.State.RotationKeys = []PublicKey{{}} },
-		"too many services":   func(o *Operation) { o.State.Services = make([]Service, MaxServices+1) },
-		"empty endpoint":      func(o *Operation) { o.State.Services = []Service{{ID: "s", Type: "T"}} },
-		"non-ASCII aka":       func(o *Operation) { o.State.AlsoKnownAs = []string{"héllo"} },
-		"zero time":           func(o *Operation) { o.Time = time.Time{} },
-		"vm without key":      func(o *Operation) { o.State.VerificationMethods = []VerificationMethod{{ID: "a", Relationships: Authentication}} },
+		"no rotation keys":  func(o *Operation) { o.State.RotationKeys = nil },
+		"zero key":          func(o *Operation) { o.State.RotationKeys = []PublicKey{{}} },
+		"too many services": func(o *Operation) { o.State.Services = make([]Service, MaxServices+1) },
+		"empty endpoint":    func(o *Operation) { o.State.Services = []Service{{ID: "s", Type: "T"}} },
+		"non-ASCII aka":     func(o *Operation) { o.State.AlsoKnownAs = []string{"héllo"} },
+		"zero time":         func(o *Operation) { o.Time = time.Time{} },
+		"vm without key": func(o *Operation) {
+			o.State.VerificationMethods = []VerificationMethod{{ID: "a", Relationships: Authentication}}
+		},
 		"too many vms":        func(o *Operation) { o.State.VerificationMethods = make([]VerificationMethod, MaxVerificationMethods+1) },
 		"too many aka":        func(o *Operation) { o.State.AlsoKnownAs = make([]string, MaxAlsoKnownAs+1) },
 		"deactivate with key": func(o *Operation) { o.Type, o.Prev = OpDeactivate, OpHash{1} },
