@@ -7,8 +7,6 @@ import (
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/merkle"
-	"github.com/transparency-dev/merkle/proof"
-	"github.com/transparency-dev/merkle/rfc6962"
 )
 
 // batch is the work of one Add: the distinct leaves in first-seen order and,
@@ -53,6 +51,11 @@ func (b *batch) leaf(k int) *ledger.Leaf { return &b.leaves[b.uniq[k]] }
 // (a timeout, Close, a failing sign), some of the leaves may still become
 // part of the log. They are never duplicated: a retried Add of the same
 // leaves reports them as existing (Existed true) with their index.
+//
+// In ModePreordered the new leaves get consecutive indices in the given
+// order. In ModeLog, Trillian's sequencer chooses the order of the leaves of
+// one batch (and interleaves other frontends' leaves); each leaf's index is
+// in the result.
 func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignFunc) (ledger.AddResult, error) {
 	ctx, done, err := s.begin(ctx)
 	if err != nil {
@@ -93,9 +96,7 @@ func (s *Store) finish(ctx context.Context, b *batch, head ledger.TreeHead, sign
 			}
 			b.proofs[k], b.proofAt[k] = p, head.Size
 		}
-		h := b.leaf(k).Hash
-		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, b.index[k], head.Size,
-			h[:], fromHashes(b.proofs[k]), head.Root[:]); err != nil {
+		if err := merkle.VerifyInclusion(b.leaf(k).Hash, b.index[k], head.Size, b.proofs[k], head.Root); err != nil {
 			return corruptf("inclusion proof of leaf %d in size %d: %v", b.index[k], head.Size, err)
 		}
 		return nil

@@ -24,7 +24,9 @@
 // processes) may append; each leaf is one QueueLeaf RPC (fanned out
 // concurrently), Trillian's sequencer assigns indices, and Trillian
 // deduplicates by leaf identity hash, which this package sets to the RFC
-// 6962 leaf hash, so deduplication is exact across frontends.
+// 6962 leaf hash, so deduplication is exact across frontends (on every
+// durable Trillian storage; Trillian's test-only storage/memory does not
+// deduplicate). Trillian, not the caller, orders the leaves of a batch.
 //
 // [ModePreordered] uses a PREORDERED_LOG tree: a single writing Store
 // assigns indices and sends whole batches with AddSequencedLeaves, which is

@@ -264,12 +264,11 @@ func (s *Store) RootHash(ctx context.Context, size uint64) (merkle.Hash, error) 
 	if err != nil {
 		return merkle.Hash{}, err
 	}
-	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, size, head.Size,
-		fromHashes(cons), root, head.Root[:]); err != nil {
-		return merkle.Hash{}, corruptf("root of size %d not consistent with the signed head: %v", size, err)
-	}
 	var out merkle.Hash
 	copy(out[:], root)
+	if err := merkle.VerifyConsistency(size, head.Size, cons, out, head.Root); err != nil {
+		return merkle.Hash{}, corruptf("root of size %d not consistent with the signed head: %v", size, err)
+	}
 	return out, nil
 }
 

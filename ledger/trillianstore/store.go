@@ -10,8 +10,6 @@ import (
 	"github.com/google/trillian/types"
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/merkle"
-	"github.com/transparency-dev/merkle/proof"
-	"github.com/transparency-dev/merkle/rfc6962"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -47,6 +45,8 @@ type Store struct {
 	// seen is the newest tree head that was proven consistent with every
 	// head seen before it (the chain starts at the first head fetched).
 	seen ledger.TreeHead
+	// haveSeen reports that seen was set.
+	haveSeen bool
 	// head and checkpoint are the newest signed head and its note.
 	head       ledger.TreeHead
 	checkpoint []byte
@@ -183,28 +183,32 @@ func (s *Store) fetchRoot(ctx context.Context, firstSize uint64) (ledger.TreeHea
 // for the same size, or a failing consistency proof, is ErrCorrupt.
 func (s *Store) observe(ctx context.Context) (ledger.TreeHead, error) {
 	s.mu.Lock()
-	prev := s.seen
+	prev, have := s.seen, s.haveSeen
 	s.mu.Unlock()
 	head, cons, err := s.fetchRoot(ctx, prev.Size)
 	if err != nil {
 		return ledger.TreeHead{}, err
 	}
 	switch {
+	case !have:
 	case head.Size < prev.Size:
 		return prev, nil
 	case head.Size == prev.Size && head.Root != prev.Root:
 		return ledger.TreeHead{}, corruptf("two roots for tree size %d", head.Size)
 	case head.Size > prev.Size && prev.Size > 0:
-		if err := proof.VerifyConsistency(rfc6962.DefaultHasher, prev.Size, head.Size,
-			cons, prev.Root[:], head.Root[:]); err != nil {
+		hashes, err := toHashes(cons)
+		if err != nil {
+			return ledger.TreeHead{}, err
+		}
+		if err := merkle.VerifyConsistency(prev.Size, head.Size, hashes, prev.Root, head.Root); err != nil {
 			return ledger.TreeHead{}, corruptf("root of size %d not consistent with size %d: %v",
 				head.Size, prev.Size, err)
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if head.Size > s.seen.Size || s.seen.Size == 0 {
-		s.seen = head
+	if head.Size > s.seen.Size || !s.haveSeen {
+		s.seen, s.haveSeen = head, true
 	}
 	return head, nil
 }
