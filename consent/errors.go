@@ -94,3 +94,16 @@ func (e *UnsupportedElementError) Error() string {
 func (e *UnsupportedElementError) Unwrap() error { return ErrUnsupportedElement }
 
 func invalid(path string, err error) error { return &ValidationError{Path: path, Err: err} }
+
+// Errors of the ledger integration.
+var (
+	// ErrNotFresh reports a grant or revocation submitted with a time too
+	// far from the registry's clock (see RegistryConfig.MaxClockSkew).
+	ErrNotFresh = errors.New("consent: entry time is not current")
+	// ErrOutOfOrder reports a grant or revocation dated before the
+	// patient's previous one.
+	ErrOutOfOrder = errors.New("consent: entry dated before the patient's previous consent entry")
+	// ErrRecorderSignature reports an access entry whose recorder
+	// signature does not verify.
+	ErrRecorderSignature = errors.New("consent: access entry not signed by its recorder")
+)

@@ -1,0 +1,377 @@
+package consent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/healthledger/healthledger/ledger"
+)
+
+// Log is the part of a ledger a [Registry] uses. *ledger.Log implements
+// it. Implementations MUST be safe for concurrent use, and Append MUST
+// return only once the entry is durable and in the tree.
+type Log interface {
+	// Append appends an entry and returns its receipt.
+	Append(ctx context.Context, e *ledger.Entry) (*ledger.Receipt, error)
+	// Entry returns the entry at index.
+	Entry(ctx context.Context, index uint64) (*ledger.Entry, error)
+	// Receipt returns a receipt for the entry at index against the latest checkpoint.
+	Receipt(ctx context.Context, index uint64) (*ledger.Receipt, error)
+	// BySubject returns up to limit indices of entries with the subject tag,
+	// in increasing order, from start (inclusive).
+	BySubject(ctx context.Context, s ledger.SubjectTag, start uint64, limit int) ([]uint64, error)
+}
+
+// SignatureChecker checks that signature is a signature over message by a
+// key that the DID held at time at. *identity.Resolver implements it. It
+// MUST fail for a key rotated away or revoked before at, and MUST be safe
+// for concurrent use.
+type SignatureChecker interface {
+	CheckSignature(ctx context.Context, did string, message, signature []byte, at time.Time) error
+}
+
+// EntrySigner signs a ledger entry as its writer, setting Writer and
+// Signature. *identity.Holder implements it.
+type EntrySigner interface {
+	SignEntry(e *ledger.Entry) error
+}
+
+// Sealer encrypts entry bodies under a per-subject key (envelope
+// encryption), so that the log holds no consent or access details in
+// clear. Open MUST fail on a body that was not sealed for the subject.
+type Sealer interface {
+	Seal(ctx context.Context, subject ledger.SubjectTag, plaintext []byte) ([]byte, error)
+	Open(ctx context.Context, subject ledger.SubjectTag, sealed []byte) ([]byte, error)
+}
+
+// DefaultMaxClockSkew is the default RegistryConfig.MaxClockSkew.
+const DefaultMaxClockSkew = 5 * time.Minute
+
+// RegistryConfig configures a [Registry]. The zero value of every optional
+// field means its documented default.
+type RegistryConfig struct {
+	// Log is the ledger. Required.
+	Log Log
+	// Checker verifies patient and recorder signatures. Required.
+	Checker SignatureChecker
+	// Evaluator configures decisions (no-consent default, break-glass roles).
+	// An auditor must use the deployment's configuration to re-evaluate.
+	Evaluator Config
+	// Recorder signs access entries as the deciding service. Required by
+	// Authorize.
+	Recorder EntrySigner
+	// Sealer seals bodies. Nil: bodies are stored in clear, and anyone
+	// reading the log learns the consents and the accesses of each DID.
+	Sealer Sealer
+	// SubjectTag derives a patient's subject tag. Default
+	// ledger.DeriveSubjectTag("did", patient), the tag package identity
+	// uses for the same DID. Use a keyed derivation to make a patient's
+	// entries unlinkable to their DID for readers of the log.
+	SubjectTag func(patient string) ledger.SubjectTag
+	// MaxClockSkew bounds how far from Now a submitted grant or revocation
+	// may be dated. Default DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
+	// Now is the clock of Submit. Default time.Now.
+	Now func() time.Time
+	// Logger receives debug logs (indices and reasons, never contents).
+	// Nil is silent.
+	Logger *slog.Logger
+}
+
+// Registry keeps patients' consents on a ledger: it verifies and appends
+// grants and revocations, rebuilds the evaluator by replaying the ledger,
+// records access decisions, re-evaluates recorded decisions and lists a
+// patient's accesses. It is safe for concurrent use. A Registry sees its
+// own submissions at once and other writers' after [Registry.Sync].
+type Registry struct {
+	cfg RegistryConfig
+
+	mu       sync.Mutex               // serializes scans and submissions
+	patients map[string]*patientState // guarded by mu
+	ev       atomic.Pointer[Evaluator]
+}
+
+// patientState is a patient's replayed consent state.
+type patientState struct {
+	grants   []grant   // active grants, in ledger order
+	next     uint64    // next ledger index to scan
+	state    uint64    // one past the last applied grant or revocation
+	lastTime time.Time // time of the last applied grant or revocation
+}
+
+type grant struct {
+	id      ID
+	consent Consent
+}
+
+// NewRegistry returns a Registry with no patient loaded.
+func NewRegistry(cfg RegistryConfig) (*Registry, error) {
+	if cfg.Log == nil || cfg.Checker == nil {
+		return nil, fmt.Errorf("%w: RegistryConfig needs Log and Checker", ErrInvalidRequest)
+	}
+	if cfg.SubjectTag == nil {
+		cfg.SubjectTag = func(p string) ledger.SubjectTag { return ledger.DeriveSubjectTag("did", p) }
+	}
+	if cfg.MaxClockSkew <= 0 {
+		cfg.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	ev, err := New(cfg.Evaluator, nil)
+	if err != nil {
+		return nil, err
+	}
+	r := &Registry{cfg: cfg, patients: map[string]*patientState{}}
+	r.ev.Store(ev)
+	return r, nil
+}
+
+// Evaluator returns the current evaluator: every loaded patient's active
+// consents. Deciding with it does no I/O.
+func (r *Registry) Evaluator() *Evaluator { return r.ev.Load() }
+
+// SubjectTag returns the subject tag of a patient's entries.
+func (r *Registry) SubjectTag(patient string) ledger.SubjectTag { return r.cfg.SubjectTag(patient) }
+
+func (r *Registry) debug(msg string, args ...any) {
+	if r.cfg.Logger != nil {
+		r.cfg.Logger.Debug(msg, args...)
+	}
+}
+
+// GrantEntry returns the unsigned ledger entry granting c at time at. The
+// patient signs it (for example with identity.Holder.SignEntry) before
+// [Registry.Submit].
+func (r *Registry) GrantEntry(ctx context.Context, c *Consent, at time.Time) (*ledger.Entry, error) {
+	body, err := c.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return r.entry(ctx, KindConsentGranted, c.Patient, c.Patient, at, body)
+}
+
+// RevocationEntry returns the unsigned ledger entry revoking the patient's
+// consent id at time at, for the patient to sign.
+func (r *Registry) RevocationEntry(ctx context.Context, patient string, id ID, at time.Time) (*ledger.Entry, error) {
+	body, err := (&Revocation{Patient: patient, Consent: id}).MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return r.entry(ctx, KindConsentRevoked, patient, patient, at, body)
+}
+
+func (r *Registry) entry(ctx context.Context, kind ledger.Kind, patient, writer string, at time.Time, body []byte) (*ledger.Entry, error) {
+	tag := r.cfg.SubjectTag(patient)
+	if r.cfg.Sealer != nil {
+		var err error
+		if body, err = r.cfg.Sealer.Seal(ctx, tag, body); err != nil {
+			return nil, fmt.Errorf("consent: sealing: %w", err)
+		}
+	}
+	return &ledger.Entry{Kind: kind, Subject: tag, Writer: writer, Time: at, Digest: bodyDigest(body), Body: body}, nil
+}
+
+func (r *Registry) open(ctx context.Context, e *ledger.Entry) ([]byte, error) {
+	if bodyDigest(e.Body) != e.Digest {
+		return nil, invalid("digest", ErrMalformed)
+	}
+	if r.cfg.Sealer == nil {
+		return e.Body, nil
+	}
+	b, err := r.cfg.Sealer.Open(ctx, e.Subject, e.Body)
+	if err != nil {
+		return nil, fmt.Errorf("consent: opening body: %w", err)
+	}
+	return b, nil
+}
+
+// Submit verifies a signed grant or revocation entry and appends it. It
+// refuses (before appending) an entry that is not signed by its patient
+// with a key the patient held at the entry's time, that is dated more than
+// MaxClockSkew from now or before the patient's previous consent entry, or
+// that revokes a consent the patient does not have.
+func (r *Registry) Submit(ctx context.Context, e *ledger.Entry) (*ledger.Receipt, error) {
+	if !isConsentKind(e.Kind) {
+		return nil, invalid("kind", ErrInvalidConsent)
+	}
+	if !freshWithin(e.Time, r.cfg.Now(), r.cfg.MaxClockSkew) {
+		return nil, ErrNotFresh
+	}
+	patient := e.Writer
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, err := r.loadLocked(ctx, patient)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.check(ctx, patient, st, e); err != nil {
+		return nil, err
+	}
+	rcpt, err := r.cfg.Log.Append(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.scan(ctx, patient, st, math.MaxUint64); err != nil {
+		return rcpt, err
+	}
+	return rcpt, r.rebuildLocked(patient, st)
+}
+
+// Sync replays the patient's entries appended since the last scan (by any
+// writer) and updates the evaluator.
+func (r *Registry) Sync(ctx context.Context, patient string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, err := r.loadLocked(ctx, patient)
+	if err != nil {
+		return err
+	}
+	if err := r.scan(ctx, patient, st, math.MaxUint64); err != nil {
+		return err
+	}
+	return r.rebuildLocked(patient, st)
+}
+
+// loadLocked returns the patient's state, replaying the ledger the first
+// time. r.mu must be held.
+func (r *Registry) loadLocked(ctx context.Context, patient string) (*patientState, error) {
+	if st := r.patients[patient]; st != nil {
+		return st, nil
+	}
+	st := &patientState{}
+	if err := r.scan(ctx, patient, st, math.MaxUint64); err != nil {
+		return nil, err
+	}
+	r.patients[patient] = st
+	return st, r.rebuildLocked(patient, st)
+}
+
+func (r *Registry) rebuildLocked(patient string, st *patientState) error {
+	cs := make([]Consent, len(st.grants))
+	for i := range st.grants {
+		cs[i] = st.grants[i].consent
+	}
+	ev, err := r.ev.Load().WithPatient(patient, cs)
+	if err != nil {
+		return err
+	}
+	r.ev.Store(ev)
+	return nil
+}
+
+// scan applies the patient's grant and revocation entries with index
+// in [st.next, before); the caller owns st. Entries that fail a check are
+// skipped: anyone may append under a subject tag, and only valid ones count.
+func (r *Registry) scan(ctx context.Context, patient string, st *patientState, before uint64) error {
+	const page = 256
+	tag := r.cfg.SubjectTag(patient)
+	for {
+		idx, err := r.cfg.Log.BySubject(ctx, tag, st.next, page)
+		if err != nil {
+			return err
+		}
+		for _, i := range idx {
+			if i >= before {
+				return nil
+			}
+			e, err := r.cfg.Log.Entry(ctx, i)
+			if err != nil {
+				return err
+			}
+			st.next = i + 1
+			if !isConsentKind(e.Kind) {
+				continue
+			}
+			g, err := r.check(ctx, patient, st, e)
+			if err != nil {
+				r.debug("consent: skipping entry", "index", i, "reason", err.Error())
+				continue
+			}
+			st.apply(e, g, i)
+		}
+		if len(idx) < page {
+			return nil
+		}
+	}
+}
+
+// check verifies a grant or revocation against the patient's state. For a
+// grant it returns the decoded grant; for a revocation, the grant revoked.
+func (r *Registry) check(ctx context.Context, patient string, st *patientState, e *ledger.Entry) (grant, error) {
+	if e.Writer != patient || e.Subject != r.cfg.SubjectTag(patient) || len(e.Signature) == 0 {
+		return grant{}, ErrNotSignedByPatient
+	}
+	msg, err := e.SignedMessage()
+	if err != nil {
+		return grant{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if err := r.cfg.Checker.CheckSignature(ctx, patient, msg, e.Signature, e.Time); err != nil {
+		return grant{}, fmt.Errorf("%w: %w", ErrNotSignedByPatient, err)
+	}
+	if e.Time.Before(st.lastTime) {
+		return grant{}, ErrOutOfOrder
+	}
+	body, err := r.open(ctx, e)
+	if err != nil {
+		return grant{}, err
+	}
+	if e.Kind == KindConsentGranted {
+		c, err := UnmarshalConsent(body)
+		if err != nil {
+			return grant{}, err
+		}
+		if c.Patient != patient {
+			return grant{}, ErrNotSignedByPatient
+		}
+		return grant{id: idOf(body), consent: *c}, nil
+	}
+	rv, err := UnmarshalRevocation(body)
+	if err != nil {
+		return grant{}, err
+	}
+	if rv.Patient != patient || st.find(rv.Consent) < 0 {
+		return grant{}, ErrUnknownConsent
+	}
+	return grant{id: rv.Consent}, nil
+}
+
+func (st *patientState) find(id ID) int {
+	for i := range st.grants {
+		if st.grants[i].id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (st *patientState) apply(e *ledger.Entry, g grant, index uint64) {
+	switch i := st.find(g.id); {
+	case e.Kind == KindConsentRevoked && i >= 0:
+		st.grants = append(st.grants[:i], st.grants[i+1:]...)
+	case e.Kind == KindConsentGranted && i < 0:
+		st.grants = append(st.grants, g)
+	}
+	st.state, st.lastTime = index+1, e.Time
+}
+
+// Replay rebuilds, from the ledger alone, the evaluator of one patient as
+// it was with the patient's grant and revocation entries below index
+// before. It is what an auditor uses; it does not touch the Registry's
+// state.
+func (r *Registry) Replay(ctx context.Context, patient string, before uint64) (*Evaluator, error) {
+	st := &patientState{}
+	if err := r.scan(ctx, patient, st, before); err != nil {
+		return nil, err
+	}
+	cs := make([]Consent, len(st.grants))
+	for i := range st.grants {
+		cs[i] = st.grants[i].consent
+	}
+	return New(r.cfg.Evaluator, cs)
+}

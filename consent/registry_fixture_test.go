@@ -1,0 +1,196 @@
+package consent
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/ledger/memstore"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// fakeKeys is a SignatureChecker over a table of keys with validity
+// intervals, standing in for DID resolution.
+type fakeKeys struct {
+	mu   sync.Mutex
+	keys map[string][]fakeKey
+}
+
+type fakeKey struct {
+	pub         ed25519.PublicKey
+	from, until time.Time // valid in [from, until); zero until: still valid
+}
+
+var errFakeBadSig = errors.New("fake: bad signature")
+
+func (f *fakeKeys) CheckSignature(_ context.Context, did string, msg, sig []byte, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range f.keys[did] {
+		if at.Before(k.from) || !k.until.IsZero() && !at.Before(k.until) {
+			continue
+		}
+		if ed25519.Verify(k.pub, msg, sig) {
+			return nil
+		}
+	}
+	return errFakeBadSig
+}
+
+// fakeHolder signs entries as a DID.
+type fakeHolder struct {
+	did  string
+	priv ed25519.PrivateKey
+}
+
+func (h *fakeHolder) SignEntry(e *ledger.Entry) error {
+	e.Writer = h.did
+	msg, err := e.SignedMessage()
+	if err != nil {
+		return err
+	}
+	e.Signature = ed25519.Sign(h.priv, msg)
+	return nil
+}
+
+// sign signs without changing the writer (to forge entries in tests).
+func (h *fakeHolder) sign(t *testing.T, e *ledger.Entry) {
+	msg, err := e.SignedMessage()
+	require.NoError(t, err)
+	e.Signature = ed25519.Sign(h.priv, msg)
+}
+
+func (f *fakeKeys) newHolder(t *testing.T, did string, from time.Time) *fakeHolder {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.keys == nil {
+		f.keys = map[string][]fakeKey{}
+	}
+	f.keys[did] = append(f.keys[did], fakeKey{pub: pub, from: from})
+	return &fakeHolder{did: did, priv: priv}
+}
+
+// revoke ends the validity of every key of did at t.
+func (f *fakeKeys) revoke(did string, t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.keys[did] {
+		f.keys[did][i].until = t
+	}
+}
+
+// gcmSealer seals with AES-GCM under a key derived from the subject.
+type gcmSealer struct{ master [32]byte }
+
+func (s *gcmSealer) aead(subject ledger.SubjectTag) cipher.AEAD {
+	k := sha256.Sum256(append(s.master[:], subject[:]...))
+	b, _ := aes.NewCipher(k[:])
+	a, _ := cipher.NewGCM(b)
+	return a
+}
+
+func (s *gcmSealer) Seal(_ context.Context, subject ledger.SubjectTag, pt []byte) ([]byte, error) {
+	a := s.aead(subject)
+	nonce := make([]byte, a.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return a.Seal(nonce, nonce, pt, subject[:]), nil
+}
+
+func (s *gcmSealer) Open(_ context.Context, subject ledger.SubjectTag, ct []byte) ([]byte, error) {
+	a := s.aead(subject)
+	if len(ct) < a.NonceSize() {
+		return nil, errors.New("short")
+	}
+	return a.Open(nil, ct[:a.NonceSize()], ct[a.NonceSize():], subject[:])
+}
+
+// world is a ledger with a registry and DIDs for the tests.
+type world struct {
+	t        *testing.T
+	log      *ledger.Log
+	verifier note.Verifier
+	keys     *fakeKeys
+	reg      *Registry
+	patient  *fakeHolder
+	ehr      *fakeHolder
+	now      time.Time
+	cfg      RegistryConfig
+}
+
+const testOrigin = "consent.test/log"
+
+func newWorld(t *testing.T, sealer Sealer) *world {
+	skey, vkey, err := ledger.GenerateKey(testOrigin)
+	require.NoError(t, err)
+	signer, err := ledger.NewSigner(skey)
+	require.NoError(t, err)
+	v, err := note.NewVerifier(vkey)
+	require.NoError(t, err)
+	l, err := ledger.Open(context.Background(), ledger.Config{Store: memstore.New(), Signer: signer, Origin: testOrigin})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	w := &world{t: t, log: l, verifier: v, keys: &fakeKeys{}, now: t2026}
+	w.patient = w.keys.newHolder(t, patient, t2025)
+	w.ehr = w.keys.newHolder(t, "did:hl:ehr-service", t2025)
+	w.cfg = RegistryConfig{
+		Log: l, Checker: w.keys, Recorder: w.ehr, Sealer: sealer,
+		Evaluator: Config{BreakGlassRoles: []string{roleER}},
+		Now:       func() time.Time { return w.now },
+	}
+	w.reg, err = NewRegistry(w.cfg)
+	require.NoError(t, err)
+	return w
+}
+
+// tick advances the clock and returns it.
+func (w *world) tick() time.Time {
+	w.now = w.now.Add(time.Minute)
+	return w.now
+}
+
+// grant builds a grant entry for c signed by signer.
+func (w *world) grant(c Consent, signer *fakeHolder) *ledger.Entry {
+	e, err := w.reg.GrantEntry(context.Background(), &c, w.tick())
+	require.NoError(w.t, err)
+	signer.sign(w.t, e)
+	return e
+}
+
+func (w *world) submitGrant(c Consent) ID {
+	_, err := w.reg.Submit(context.Background(), w.grant(c, w.patient))
+	require.NoError(w.t, err)
+	id, err := c.ID()
+	require.NoError(w.t, err)
+	return id
+}
+
+func (w *world) size() uint64 {
+	cp, err := w.log.Checkpoint(context.Background())
+	if errors.Is(err, ledger.ErrEmptyLog) {
+		return 0
+	}
+	require.NoError(w.t, err)
+	c, _, err := ledger.OpenCheckpoint(cp, testOrigin, w.verifier)
+	require.NoError(w.t, err)
+	return c.Size
+}
+
+// request returns the base request at the current clock.
+func (w *world) request() Request {
+	r := baseRequest()
+	r.Time = w.tick()
+	return r
+}
