@@ -16,11 +16,15 @@ type Hash [HashSize]byte
 // String returns the standard base64 encoding of h, as used in checkpoints.
 func (h Hash) String() string { return base64.StdEncoding.EncodeToString(h[:]) }
 
-// ParseHash parses the standard base64 encoding of a hash.
+// ParseHash parses the standard base64 encoding of a hash, as String
+// returns it. Only that canonical form is accepted (no line breaks, no
+// non-zero padding bits, which the base64 decoder would otherwise ignore),
+// so a hash has exactly one text form and checkpoint texts carrying the
+// same root are byte-identical.
 func ParseHash(s string) (Hash, error) {
 	var h Hash
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(b) != HashSize {
+	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) != HashSize || len(s) != base64.StdEncoding.EncodedLen(HashSize) {
 		return h, fmt.Errorf("%w: not a base64 SHA-256 hash", ErrMalformedHash)
 	}
 	copy(h[:], b)

@@ -101,7 +101,7 @@ type tlogStore struct {
 	n      int64
 }
 
-func (s *tlogStore) add(t *testing.T, leaves []Hash) {
+func (s *tlogStore) add(t testing.TB, leaves []Hash) {
 	t.Helper()
 	for _, l := range leaves {
 		th, err := tlog.StoredHashesForRecordHash(s.n, tlog.Hash(l), s.hashes)
@@ -122,7 +122,7 @@ type grownTree struct {
 
 // growTree appends leaves to a fresh tree in batches of the given sizes
 // (the last size repeats until all leaves are in).
-func growTree(t *testing.T, leaves []Hash, batches ...int) *grownTree {
+func growTree(t testing.TB, leaves []Hash, batches ...int) *grownTree {
 	t.Helper()
 	g := &grownTree{leaves: leaves, tiles: mapTiles{}, tlog: &tlogStore{}}
 	var err error
