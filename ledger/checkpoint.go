@@ -104,15 +104,10 @@ func splitLines(b []byte) (lines [][]byte, ok bool) {
 	return bytes.Split(b[:len(b)-1], []byte{'\n'}), true
 }
 
-// validText reports whether b is UTF-8 without ASCII control characters,
-// as signed notes require.
+// validText reports whether the line b is UTF-8 without ASCII control
+// characters, as signed notes require.
 func validText(b []byte) bool {
-	for _, r := range string(b) {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return false
-		}
-	}
-	return true
+	return bytes.IndexByte(b, '\n') < 0 && validNoteText(b)
 }
 
 var (
@@ -145,10 +140,12 @@ func parseHashLine(b []byte) (merkle.Hash, error) {
 	if len(b) != base64.StdEncoding.EncodedLen(merkle.HashSize) {
 		return h, errHash
 	}
-	n, err := base64.StdEncoding.Decode(h[:], b)
+	var raw [merkle.HashSize + 1]byte // DecodedLen of 44 characters
+	n, err := base64.StdEncoding.Decode(raw[:], b)
 	if err != nil || n != merkle.HashSize {
 		return h, errHash
 	}
+	copy(h[:], raw[:n])
 	// Reject non-canonical encodings (non-zero padding bits).
 	var again [44]byte
 	base64.StdEncoding.Encode(again[:], h[:])
