@@ -1,0 +1,75 @@
+// Package consent decides access to a patient's health data from the
+// patient's consents, and keeps consents and decisions on a healthledger
+// ledger so that patients and auditors can check who accessed what, when,
+// and under which consent.
+//
+// # Model
+//
+// A [Consent] follows FHIR R5 Consent: a patient (a DID), a status, a
+// period, grantors and grantees, a policy basis, a base decision (Permit or
+// Deny) and nested [Provision] values. Each provision is an exception to
+// its parent: where it matches, the decision is reversed. A provision
+// matches on actor (DID, team, role, organization), action, purpose of use
+// (HL7 v3 ActReason, with specializations: TREAT covers ETREAT and BTG),
+// data class (FHIR resource type), security labels (confidentiality
+// U/L/M/N/R/V; sensitivities such as HIV, PSY, ETH and SUD under 42 CFR
+// Part 2, SDV, STD), codes, period, data period and specific resources.
+// Package consent/fhir imports FHIR R4 and R5 Consent JSON.
+//
+// # Decisions
+//
+// An [Evaluator] compiles consents into a per-patient index and decides a
+// [Request] (patient, actor, action, purpose, resource, time) with no I/O
+// and, through [Evaluator.DecideInto], no allocation. The rules:
+//
+//   - Only active consents whose period covers the request time and whose
+//     grantees (if any) include the actor apply.
+//   - Inside a consent, the deepest matching provisions decide; among
+//     matching siblings a Deny wins.
+//   - Across consents, any Deny wins over any Permit.
+//   - No applicable consent yields NoConsent, which the deployment default
+//     ([OptIn]: deny, [OptOut]: allow) turns into an answer.
+//   - Fail closed: a request without a purpose, with an unknown code or
+//     missing a required field is an error and a denial; a provision that
+//     cannot be evaluated (it constrains the data period and the resource
+//     has no date, or names resources and the request names none) makes
+//     its consent deny.
+//   - Break-glass: an actor holding one of Config.BreakGlassRoles who asks
+//     for purpose ETREAT or BTG is allowed even against a denial, with the
+//     audit and notify-patient obligations; BTG by anyone else is denied.
+//   - Obligations: a permit lists the labels that a deny provision of the
+//     consent would exclude (redact resources carrying them).
+//
+// A [Decision] names the consents (by [ID]) and the provision paths it
+// relied on.
+//
+// # Ledger
+//
+// A [Registry] keeps consents on a ledger (see SPEC.md for the entries):
+// grants and revocations are entries written and signed by the patient's
+// DID key, checked through a [SignatureChecker] (package identity's
+// Resolver implements it); [Registry.Authorize] decides and records each
+// decision as an access entry with a receipt; [Registry.Reevaluate]
+// rebuilds the consents as they were when a decision was made and decides
+// again; [Registry.AccessReport] lists a patient's accesses with a receipt
+// for each.
+//
+// # Threat model
+//
+// The ledger operator and the recording service cannot forge a consent
+// (grants must verify under a key the patient's DID held at the entry's
+// time) nor hide or rewrite a recorded decision (entries are in a Merkle
+// log with signed checkpoints). A recording service can still decide
+// wrongly or not record at all; re-evaluation detects the first, and only
+// decisions that went through Authorize appear in the access report. A
+// holder of a patient key that was later revoked can date a grant before
+// the revocation: Submit refuses grants dated more than MaxClockSkew from
+// the registry's clock and replay refuses grants dated before the
+// patient's previous one, but an entry appended directly to the log with
+// a back-dated time inside that order is accepted on replay. Without a
+// [Sealer], consent and access bodies are readable by anyone who can read
+// the log; with one, readers see only kinds, subject tags and times.
+//
+// Errors never contain values from consents or requests (codes, DIDs,
+// resource ids): only element paths and sentinel descriptions.
+package consent
