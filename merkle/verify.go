@@ -20,6 +20,7 @@ type RootMismatchError struct {
 	Expected, Computed Hash
 }
 
+// Error names both roots (tree hashes are public and carry no record data).
 func (e *RootMismatchError) Error() string {
 	return fmt.Sprintf("merkle: invalid proof: computed root %v, expected %v", e.Computed, e.Expected)
 }
