@@ -1,0 +1,193 @@
+package tilestore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/merkle"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Problem is one inconsistency found by [Store.Check]. It names where the
+// problem is, never what the data says.
+type Problem struct {
+	// What is "leaf", "hash-index", "subject-index", "tile", "head" or "checkpoint".
+	What string
+	// Index is the leaf index, for leaf and index problems.
+	Index uint64
+	// Tile is the tile, for tile problems.
+	Tile merkle.TileID
+	// Detail says what is wrong.
+	Detail string
+}
+
+func (p Problem) String() string {
+	switch p.What {
+	case "tile":
+		return fmt.Sprintf("tile %v: %s", p.Tile, p.Detail)
+	case "head", "checkpoint":
+		return p.What + ": " + p.Detail
+	}
+	return fmt.Sprintf("%s %d: %s", p.What, p.Index, p.Detail)
+}
+
+// CorruptionError lists what Check found. It wraps ledger.ErrCorrupt.
+type CorruptionError struct {
+	Problems []Problem
+}
+
+func (e *CorruptionError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ledger: corrupt store: %d problem(s)", len(e.Problems))
+	for i, p := range e.Problems {
+		if i == 5 {
+			b.WriteString("; ...")
+			break
+		}
+		b.WriteString("; ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Unwrap returns ledger.ErrCorrupt.
+func (e *CorruptionError) Unwrap() error { return ledger.ErrCorrupt }
+
+// maxProblems bounds the report of a badly damaged store.
+const maxProblems = 1000
+
+// Check walks the whole store and verifies it against itself: every leaf
+// decodes as an entry and is found under its hash and its subject, the
+// tiles recomputed from the leaves equal the stored tiles byte for byte,
+// the root equals the stored head, and the stored checkpoint is for that
+// head (and, if v is not nil, carries a valid signature by v). It returns
+// nil or a *CorruptionError listing what is wrong. It reads everything, so
+// it takes time proportional to the log; it may run while the log serves.
+func (s *Store) Check(ctx context.Context, v note.Verifier) error {
+	if s.closed.Load() {
+		return ledger.ErrClosed
+	}
+	var problems []Problem
+	report := func(p Problem) bool {
+		problems = append(problems, p)
+		return len(problems) < maxProblems
+	}
+	head, cp, err := s.backend.ReadHead(ctx)
+	if errors.Is(err, ledger.ErrEmptyLog) {
+		return nil
+	}
+	if err != nil {
+		return &CorruptionError{Problems: []Problem{{What: "head", Detail: err.Error()}}}
+	}
+	app, _ := merkle.NewAppender(0, nil)
+	checkTiles := func(tiles []*merkle.Tile, final bool) bool {
+		for _, t := range tiles {
+			if !t.Full() && !final {
+				continue
+			}
+			stored, err := s.backend.ReadTile(ctx, t.ID())
+			want, _ := t.MarshalBinary()
+			switch {
+			case err != nil:
+				if !report(Problem{What: "tile", Tile: t.ID(), Detail: "missing: " + err.Error()}) {
+					return false
+				}
+			case !bytes.Equal(stored, want):
+				if !report(Problem{What: "tile", Tile: t.ID(), Detail: "differs from the tile recomputed from the leaves"}) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	const chunk = merkle.TileWidth
+	hashes := make([]merkle.Hash, 0, chunk)
+	for i := uint64(0); i < head.Size; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h, ok := s.checkLeaf(ctx, i, report)
+		if !ok {
+			return &CorruptionError{Problems: problems}
+		}
+		hashes = append(hashes, h)
+		if len(hashes) == chunk || i == head.Size-1 {
+			if !checkTiles(app.Append(hashes), false) {
+				return &CorruptionError{Problems: problems}
+			}
+			hashes = hashes[:0]
+		}
+	}
+	checkTiles(app.EdgeTiles(), true)
+	if root := app.Root(); root != head.Root {
+		report(Problem{What: "head", Detail: fmt.Sprintf("root of the leaves is %v, head says %v", root, head.Root)})
+	}
+	s.checkCheckpoint(head, cp, v, report)
+	if len(problems) > 0 {
+		return &CorruptionError{Problems: problems}
+	}
+	return nil
+}
+
+// checkLeaf checks leaf i and its index entries and returns its leaf hash;
+// ok is false when the report is full.
+func (s *Store) checkLeaf(ctx context.Context, i uint64, report func(Problem) bool) (h merkle.Hash, ok bool) {
+	leaf, err := s.backend.ReadLeaf(ctx, i)
+	if err != nil {
+		return h, report(Problem{What: "leaf", Index: i, Detail: "unreadable: " + err.Error()})
+	}
+	h = merkle.HashLeaf(leaf)
+	var inTree [1]merkle.Hash
+	if err := s.readHashes(ctx, []merkle.NodeID{merkle.NewNodeID(0, i)}, inTree[:]); err != nil || inTree[0] != h {
+		if !report(Problem{What: "leaf", Index: i, Detail: "does not match its hash in the tree"}) {
+			return h, false
+		}
+	}
+	e, err := ledger.UnmarshalEntry(leaf)
+	if err != nil {
+		if !report(Problem{What: "leaf", Index: i, Detail: "does not decode: " + err.Error()}) {
+			return h, false
+		}
+	} else {
+		got, err := s.backend.ScanSubject(ctx, e.Subject, i, 1)
+		if err != nil || len(got) != 1 || got[0] != i {
+			if !report(Problem{What: "subject-index", Index: i, Detail: "entry missing from its subject's index"}) {
+				return h, false
+			}
+		}
+	}
+	idx, err := s.backend.ReadIndex(ctx, h)
+	if err != nil || idx != i {
+		// A flipped leaf byte shows up here (its hash is indexed nowhere)
+		// and again as a tile mismatch.
+		if !report(Problem{What: "hash-index", Index: i, Detail: "leaf hash not indexed at this index"}) {
+			return h, false
+		}
+	}
+	return h, true
+}
+
+func (s *Store) checkCheckpoint(head ledger.TreeHead, cp []byte, v note.Verifier, report func(Problem) bool) {
+	i := bytes.Index(cp, []byte("\n\n"))
+	if i < 0 {
+		report(Problem{What: "checkpoint", Detail: "not a signed note"})
+		return
+	}
+	c, err := ledger.ParseCheckpoint(cp[:i+1])
+	if err != nil {
+		report(Problem{What: "checkpoint", Detail: "does not parse: " + err.Error()})
+		return
+	}
+	if c.Size != head.Size || c.Root != head.Root {
+		report(Problem{What: "checkpoint", Detail: fmt.Sprintf("is for size %d root %v, head is size %d root %v", c.Size, c.Root, head.Size, head.Root)})
+	}
+	if v != nil {
+		if _, err := note.Open(cp, note.VerifierList(v)); err != nil {
+			report(Problem{What: "checkpoint", Detail: "signature does not verify: " + err.Error()})
+		}
+	}
+}
