@@ -5,8 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -161,4 +161,3 @@ func treeTypeOf(m Mode) trillian.TreeType {
 	}
 	return trillian.TreeType_LOG
 }
-
