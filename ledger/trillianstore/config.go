@@ -51,7 +51,7 @@ type Config struct {
 	Conn grpc.ClientConnInterface
 	// DialOptions are used when dialing Address. Default: insecure
 	// (plaintext) transport credentials, suitable only for loopback or a
-	// service mesh that provides TLS.
+	// service mesh that provides TLS, and a reconnect backoff capped at 2s.
 	DialOptions []grpc.DialOption
 	// TreeID is the Trillian tree (created with createtree or [CreateTree]).
 	// Required.

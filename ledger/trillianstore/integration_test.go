@@ -17,7 +17,6 @@ import (
 	"github.com/healthledger/healthledger/merkle"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // stateEnv is the name of the environment variable that points the
@@ -50,7 +49,7 @@ func realTrillian(t testing.TB) map[string]string {
 // dialReal connects to the real log server.
 func dialReal(t testing.TB, st map[string]string) *grpc.ClientConn {
 	t.Helper()
-	cc, err := grpc.NewClient(st["HL_TRILLIAN_ADDR"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(st["HL_TRILLIAN_ADDR"], defaultDialOptions()...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cc.Close() })
 	return cc

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/google/trillian"
 	"github.com/google/trillian/types"
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/merkle"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -69,7 +71,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cc == nil {
 		opts := cfg.DialOptions
 		if len(opts) == 0 {
-			opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+			opts = defaultDialOptions()
 		}
 		conn, err := grpc.NewClient(cfg.Address, opts...)
 		if err != nil {
@@ -84,6 +86,18 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// defaultDialOptions are plaintext transport credentials and a reconnect
+// backoff capped at 2s (gRPC's default cap is 120s, far longer than a
+// restarting Trillian server needs).
+func defaultDialOptions() []grpc.DialOption {
+	bc := backoff.DefaultConfig
+	bc.MaxDelay = 2 * time.Second
+	return []grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bc, MinConnectTimeout: 5 * time.Second}),
+	}
 }
 
 // checkTree fetches the tree's definition and its latest root.
