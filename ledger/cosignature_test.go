@@ -177,3 +177,34 @@ func TestCosignerKeysRejected(t *testing.T) {
 		require.ErrorIs(t, err, ErrMalformed, name)
 	}
 }
+
+// FuzzVerifyCosignatures feeds arbitrary verifier keys and notes to the
+// cosignature parsers: they must not panic, and only configured witnesses
+// may be reported.
+func FuzzVerifyCosignatures(f *testing.F) {
+	c, v := newTestCosigner(f, "w.example")
+	signed, _ := signedTestCheckpoint(f, 3)
+	cosigned, err := c.Cosign(signed, time.Unix(1, 0))
+	require.NoError(f, err)
+	f.Add(c.VerifierKey(), cosigned)
+	f.Add("w.example+00000000+BAAA", []byte("o\n1\n\n\u2014 w.example AAAAAAAA\n"))
+	f.Fuzz(func(t *testing.T, vkey string, signedNote []byte) {
+		ws := []*CosignatureVerifier{v}
+		if w, err := NewCosignatureVerifier(vkey); err == nil {
+			ws = append(ws, w)
+		}
+		got, err := VerifyCosignatures(signedNote, ws)
+		if err != nil {
+			return
+		}
+		for _, g := range got {
+			found := false
+			for _, w := range ws {
+				found = found || (w.Name() == g.Name && w.KeyHash() == g.KeyHash)
+			}
+			if !found {
+				t.Fatalf("reported an unconfigured witness %q", g.Name)
+			}
+		}
+	})
+}

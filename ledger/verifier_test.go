@@ -502,3 +502,26 @@ func BenchmarkVerifyReceiptNewCheckpoint(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
 }
+
+// TestVerifyReceiptAllocs checks that verifying a receipt against an
+// already verified checkpoint allocates only the decoded entry: the proof
+// check itself allocates nothing.
+func TestVerifyReceiptAllocs(t *testing.T) {
+	l := newTestLog(t, 1)
+	l.appendN(300)
+	v := l.verifier(0, nil)
+	r := l.receipt(123, 300)
+	_, err := v.VerifyReceipt(r)
+	require.NoError(t, err)
+	decode := testing.AllocsPerRun(50, func() {
+		if _, err := UnmarshalEntry(r.Leaf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	verify := testing.AllocsPerRun(50, func() {
+		if _, err := v.VerifyReceipt(r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Equal(t, decode, verify)
+}
