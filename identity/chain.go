@@ -93,6 +93,7 @@ type Chain struct {
 	seen    map[OpHash]bool // every operation ever accepted (incl. nullified)
 	byHash  map[OpHash]int  // position in ops of current operations
 	history []HistoryEntry
+	sigs    *opCache // optional memo of verified signatures; nil for none
 }
 
 // NewChain returns an empty chain for did (a did:hl DID).
@@ -109,6 +110,11 @@ func (c *Chain) DID() string { return c.did }
 // the reason.
 func (c *Chain) Apply(index uint64, op *Operation) error {
 	h, err := op.Hash()
+	return c.apply(index, op, h, err)
+}
+
+// apply is Apply with the operation hash (or the error computing it) given.
+func (c *Chain) apply(index uint64, op *Operation, h OpHash, err error) error {
 	if err == nil {
 		var plan applyPlan
 		plan, err = c.check(op, h)
@@ -154,7 +160,7 @@ func (c *Chain) check(op *Operation, h OpHash) (applyPlan, error) {
 		if didFromHash(h) != c.did {
 			return applyPlan{}, ErrDIDMismatch
 		}
-		i, err := op.signerIndex(op.State.RotationKeys)
+		i, err := c.signerOf(op, h, op.State.RotationKeys)
 		if err != nil {
 			return applyPlan{}, err
 		}
@@ -176,7 +182,7 @@ func (c *Chain) check(op *Operation, h OpHash) (applyPlan, error) {
 		return applyPlan{}, ErrDeactivated
 	}
 	keys := prev.op.State.RotationKeys
-	signer, err := op.signerIndex(keys)
+	signer, err := c.signerOf(op, h, keys)
 	if err != nil {
 		return applyPlan{}, err
 	}
@@ -193,6 +199,19 @@ func (c *Chain) check(op *Operation, h OpHash) (applyPlan, error) {
 		}
 	}
 	return applyPlan{signer: signer, signerKey: keys[signer], forkAt: pos}, nil
+}
+
+// signerOf returns the priority of the key in keys that signed op (hash
+// h), from the memo if it has it.
+func (c *Chain) signerOf(op *Operation, h OpHash, keys []PublicKey) (int, error) {
+	if i, ok := c.sigs.signer(h); ok && i < len(keys) {
+		return i, nil
+	}
+	i, err := op.signerIndex(keys)
+	if err == nil {
+		c.sigs.putSigner(h, i)
+	}
+	return i, err
 }
 
 // checkTransition enforces that an update keeps the rotation keys and a

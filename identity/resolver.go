@@ -67,6 +67,16 @@ type Config struct {
 	MaxClockSkew time.Duration
 	// Now returns the current time for VerifyWriter. Default time.Now.
 	Now func() time.Time
+	// CacheOperations is how many verified operations (and operation
+	// signatures) the Resolver remembers, so that resolving a DID again
+	// verifies only what is new. Cached results are pure functions of
+	// immutable, content-addressed data, and cached entries are trusted only
+	// while each newer checkpoint is proven consistent with the one they
+	// were verified against (when the Ledger has a ConsistencyProof method,
+	// as *ledger.Log does; otherwise entries are re-verified whenever the
+	// checkpoint changes). Zero means DefaultCacheOperations; negative
+	// disables the cache.
+	CacheOperations int
 	// Logger receives debug logs (DIDs and indices only). Nil is silent.
 	Logger *slog.Logger
 }
@@ -77,6 +87,7 @@ type Config struct {
 type Resolver struct {
 	cfg    Config
 	ledger atomic.Pointer[Ledger] // set once by NewResolver or SetLedger
+	cache  *opCache               // nil when disabled; has its own lock
 }
 
 // NewResolver returns a Resolver.
@@ -93,7 +104,7 @@ func NewResolver(cfg Config) (*Resolver, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	r := &Resolver{cfg: cfg}
+	r := &Resolver{cfg: cfg, cache: newOpCache(cfg.CacheOperations)}
 	if cfg.Ledger != nil {
 		r.SetLedger(cfg.Ledger)
 	}
@@ -123,12 +134,27 @@ func (r *Resolver) debug(msg string, args ...any) {
 // ledger.DeriveSubjectTag("did", did).
 func SubjectTag(did string) ledger.SubjectTag { return ledger.DeriveSubjectTag("did", did) }
 
-// checkpoint reads and checks the latest checkpoint.
+// checkpoint reads and checks the latest checkpoint and moves the cache's
+// trusted tree to it.
 func (r *Resolver) checkpoint(ctx context.Context, l Ledger) (ledger.Checkpoint, error) {
 	signed, err := l.Checkpoint(ctx)
 	if err != nil {
 		return ledger.Checkpoint{}, fmt.Errorf("identity: reading checkpoint: %w", err)
 	}
+	if cp, ok := r.cache.knownCheckpoint(signed); ok {
+		return cp, nil
+	}
+	cp, err := r.openCheckpoint(signed)
+	if err != nil {
+		return cp, err
+	}
+	if err := r.cache.advance(ctx, l, signed, cp); err != nil {
+		return cp, err
+	}
+	return cp, nil
+}
+
+func (r *Resolver) openCheckpoint(signed []byte) (ledger.Checkpoint, error) {
 	if r.cfg.CheckpointVerifier != nil {
 		cp, _, err := ledger.OpenCheckpoint(signed, r.cfg.Origin, r.cfg.CheckpointVerifier)
 		if err != nil {
@@ -194,30 +220,58 @@ func (r *Resolver) chain(ctx context.Context, did string, limit uint64) (*Chain,
 	if err != nil {
 		return nil, cp, err
 	}
-	c := NewChain(did, r.cfg.Rules)
-	for _, index := range indices {
-		leaf, err := l.Leaf(ctx, index)
-		if err != nil {
-			return nil, cp, fmt.Errorf("identity: reading entry %d: %w", index, err)
-		}
-		proof, err := l.InclusionProof(ctx, index, cp.Size)
-		if err != nil {
-			return nil, cp, fmt.Errorf("identity: inclusion proof of entry %d: %w", index, err)
-		}
-		if err := merkle.VerifyInclusion(merkle.HashLeaf(leaf), index, cp.Size, proof, cp.Root); err != nil {
-			return nil, cp, fmt.Errorf("%w: entry %d: %w", ErrNotIncluded, index, err)
-		}
-		op, err := operationFromLeaf(did, leaf)
-		if err != nil {
-			c.reject(index, err)
-			r.debug("identity: skipping invalid operation entry", "did", did, "index", index)
+	leaves := make([]verifiedLeaf, len(indices))
+	for i, index := range indices {
+		if v, ok := r.cache.leaf(index, cp); ok && v.did == did {
+			leaves[i] = v
 			continue
 		}
-		if err := c.Apply(index, op); err != nil {
-			r.debug("identity: operation rejected", "did", did, "index", index)
+		v, err := r.loadLeaf(ctx, l, did, index, cp)
+		if err != nil {
+			return nil, cp, err
+		}
+		r.cache.putLeaf(index, cp, v)
+		leaves[i] = v
+	}
+	r.cache.preverify(leaves)
+	c := NewChain(did, r.cfg.Rules)
+	c.sigs = r.cache
+	for i, v := range leaves {
+		if v.op == nil {
+			c.reject(indices[i], v.err)
+			r.debug("identity: skipping invalid operation entry", "did", did, "index", indices[i])
+			continue
+		}
+		if err := c.apply(indices[i], v.op, v.opH, nil); err != nil {
+			r.debug("identity: operation rejected", "did", did, "index", indices[i])
 		}
 	}
 	return c, cp, nil
+}
+
+// loadLeaf reads the entry at index, verifies its inclusion in cp and
+// decodes its operation. An entry that is not a valid operation of did is
+// returned with err set; only I/O and inclusion failures are errors.
+func (r *Resolver) loadLeaf(ctx context.Context, l Ledger, did string, index uint64, cp ledger.Checkpoint) (verifiedLeaf, error) {
+	leaf, err := l.Leaf(ctx, index)
+	if err != nil {
+		return verifiedLeaf{}, fmt.Errorf("identity: reading entry %d: %w", index, err)
+	}
+	proof, err := l.InclusionProof(ctx, index, cp.Size)
+	if err != nil {
+		return verifiedLeaf{}, fmt.Errorf("identity: inclusion proof of entry %d: %w", index, err)
+	}
+	lh := merkle.HashLeaf(leaf)
+	if err := merkle.VerifyInclusion(lh, index, cp.Size, proof, cp.Root); err != nil {
+		return verifiedLeaf{}, fmt.Errorf("%w: entry %d: %w", ErrNotIncluded, index, err)
+	}
+	v := verifiedLeaf{hash: lh, did: did}
+	if v.op, v.err = operationFromLeaf(did, leaf); v.err == nil {
+		if v.opH, v.err = v.op.Hash(); v.err != nil {
+			v.op = nil
+		}
+	}
+	return v, nil
 }
 
 // reject records an entry that does not even decode as an operation.
