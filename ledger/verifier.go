@@ -105,10 +105,21 @@ type Verifier struct {
 	// trusted is the signed note of the trusted checkpoint, nil if none.
 	trusted   []byte
 	trustedCP Checkpoint
-	// last caches the most recent checkpoint note that verified, so that
-	// receipts against the same checkpoint skip signature checks.
-	last   []byte
-	lastCP Checkpoint
+	// recent caches the last checkpoint notes that verified, so that
+	// receipts against a recent checkpoint skip signature checks. next is
+	// the slot the next verified note replaces.
+	recent [verifiedCacheSize]verifiedCheckpoint
+	next   int
+}
+
+// verifiedCacheSize is the number of verified checkpoint notes a Verifier
+// remembers.
+const verifiedCacheSize = 8
+
+// verifiedCheckpoint is a signed checkpoint note that verified.
+type verifiedCheckpoint struct {
+	signed []byte
+	cp     Checkpoint
 }
 
 // NewVerifier returns a Verifier for the log described by cfg. It fails if
@@ -157,10 +168,12 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 // the witness quorum.
 func (v *Verifier) open(signed []byte) (Checkpoint, error) {
 	v.mu.RLock()
-	if v.last != nil && bytes.Equal(v.last, signed) {
-		cp := v.lastCP
-		v.mu.RUnlock()
-		return cp, nil
+	for i := range v.recent {
+		if c := &v.recent[i]; c.signed != nil && bytes.Equal(c.signed, signed) {
+			cp := c.cp
+			v.mu.RUnlock()
+			return cp, nil
+		}
 	}
 	v.mu.RUnlock()
 
@@ -178,7 +191,8 @@ func (v *Verifier) open(signed []byte) (Checkpoint, error) {
 		}
 	}
 	v.mu.Lock()
-	v.last, v.lastCP = bytes.Clone(signed), cp
+	v.recent[v.next] = verifiedCheckpoint{signed: bytes.Clone(signed), cp: cp}
+	v.next = (v.next + 1) % verifiedCacheSize
 	v.mu.Unlock()
 	return cp, nil
 }
@@ -197,6 +211,11 @@ func (v *Verifier) VerifyCheckpoint(signed []byte) (Checkpoint, error) {
 // root, it returns an *InconsistencyError. A receipt against a checkpoint
 // newer than the trusted one is accepted on its own; call Advance to move
 // the trusted checkpoint. It returns the decoded entry.
+//
+// The Verifier remembers the last few checkpoint notes that verified
+// (byte for byte), so a receipt against one of them costs only the leaf
+// hash, the inclusion proof and the decoding; the proof check does not
+// allocate.
 func (v *Verifier) VerifyReceipt(r *Receipt) (*Entry, error) {
 	if r == nil {
 		return nil, fieldErr(ErrMalformed, "receipt", "nil receipt")
