@@ -1,7 +1,5 @@
 package consent
 
-import "strings"
-
 // Code systems of the fixed vocabularies, as FHIR writes them.
 const (
 	// SystemActReason is HL7 v3 ActReason, the system of purposes of use.
@@ -314,53 +312,4 @@ func ParseLabel(system, code string) (Label, error) {
 		}
 	}
 	return 0, invalid("securityLabel", ErrUnknownCode)
-}
-
-// resourceTypes lists the FHIR R4 and R5 resource types, bar-separated.
-const resourceTypes = "|Account|ActivityDefinition|ActorDefinition|AdministrableProductDefinition|AdverseEvent|" +
-	"AllergyIntolerance|Appointment|AppointmentResponse|ArtifactAssessment|AuditEvent|Basic|Binary|" +
-	"BiologicallyDerivedProduct|BiologicallyDerivedProductDispense|BodyStructure|Bundle|CapabilityStatement|" +
-	"CarePlan|CareTeam|CatalogEntry|ChargeItem|ChargeItemDefinition|Citation|Claim|ClaimResponse|" +
-	"ClinicalImpression|ClinicalUseDefinition|CodeSystem|Communication|CommunicationRequest|" +
-	"CompartmentDefinition|Composition|ConceptMap|Condition|ConditionDefinition|Consent|Contract|Coverage|" +
-	"CoverageEligibilityRequest|CoverageEligibilityResponse|DetectedIssue|Device|DeviceAssociation|" +
-	"DeviceDefinition|DeviceDispense|DeviceMetric|DeviceRequest|DeviceUsage|DeviceUseStatement|" +
-	"DiagnosticReport|DocumentManifest|DocumentReference|EffectEvidenceSynthesis|Encounter|EncounterHistory|" +
-	"Endpoint|EnrollmentRequest|EnrollmentResponse|EpisodeOfCare|EventDefinition|Evidence|EvidenceReport|" +
-	"EvidenceVariable|ExampleScenario|ExplanationOfBenefit|FamilyMemberHistory|Flag|FormularyItem|" +
-	"GenomicStudy|Goal|GraphDefinition|Group|GuidanceResponse|HealthcareService|ImagingSelection|" +
-	"ImagingStudy|Immunization|ImmunizationEvaluation|ImmunizationRecommendation|ImplementationGuide|" +
-	"Ingredient|InsurancePlan|InventoryItem|InventoryReport|Invoice|Library|Linkage|List|Location|" +
-	"ManufacturedItemDefinition|Measure|MeasureReport|Media|Medication|MedicationAdministration|" +
-	"MedicationDispense|MedicationKnowledge|MedicationRequest|MedicationStatement|" +
-	"MedicinalProductDefinition|MessageDefinition|MessageHeader|MolecularSequence|NamingSystem|" +
-	"NutritionIntake|NutritionOrder|NutritionProduct|Observation|ObservationDefinition|" +
-	"OperationDefinition|OperationOutcome|Organization|OrganizationAffiliation|PackagedProductDefinition|" +
-	"Parameters|Patient|PaymentNotice|PaymentReconciliation|Permission|Person|PlanDefinition|Practitioner|" +
-	"PractitionerRole|Procedure|Provenance|Questionnaire|QuestionnaireResponse|RegulatedAuthorization|" +
-	"RelatedPerson|RequestGroup|RequestOrchestration|Requirements|ResearchDefinition|" +
-	"ResearchElementDefinition|ResearchStudy|ResearchSubject|RiskAssessment|RiskEvidenceSynthesis|" +
-	"Schedule|SearchParameter|ServiceRequest|Slot|Specimen|SpecimenDefinition|StructureDefinition|" +
-	"StructureMap|Subscription|SubscriptionStatus|SubscriptionTopic|Substance|SubstanceDefinition|" +
-	"SubstanceNucleicAcid|SubstancePolymer|SubstanceProtein|SubstanceReferenceInformation|" +
-	"SubstanceSourceMaterial|SupplyDelivery|SupplyRequest|Task|TerminologyCapabilities|TestPlan|" +
-	"TestReport|TestScript|Transport|ValueSet|VerificationResult|VisionPrescription|"
-
-// IsResourceType reports whether name is a FHIR R4 or R5 resource type.
-func IsResourceType(name string) bool {
-	if name == "" || strings.ContainsRune(name, '|') {
-		return false
-	}
-	i := strings.Index(resourceTypes, name)
-	for i >= 0 {
-		if resourceTypes[i-1] == '|' && resourceTypes[i+len(name)] == '|' {
-			return true
-		}
-		j := strings.Index(resourceTypes[i+1:], name)
-		if j < 0 {
-			return false
-		}
-		i += 1 + j
-	}
-	return false
 }
