@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/merkle"
@@ -110,7 +111,9 @@ func sharedProofLog(b *testing.B, kind string) *proofLog {
 		if s.err != nil {
 			return
 		}
+		start := time.Now()
 		s.log, s.err = buildProofLog(context.Background(), kind, s.dir, proofLogSize, buildBatch)
+		b.Logf("built the %d-entry %s log in %v", proofLogSize, kind, time.Since(start).Round(time.Millisecond))
 	})
 	if s.err != nil {
 		b.Fatalf("building the %s proof log: %v", kind, s.err)
