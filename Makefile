@@ -1,0 +1,52 @@
+# healthledger: build, test, fuzz and benchmark.
+#
+#   make test            unit, property, crash and in-process Trillian tests (Go only)
+#   make test-trillian   integration tests against real Trillian servers on PostgreSQL 15
+#   make lint            go vet and gofmt on every module
+#   make fuzz            every fuzz target for FUZZTIME each
+#   make bench           the benchmark suite (see benchmarks/README.md)
+
+GO       ?= go
+FUZZTIME ?= 15s
+# Every Go module of the repository: the library, the Trillian store (its own
+# module so gRPC and Trillian stay out of the library's go.mod), benchmarks.
+MODULES  := . ledger/trillianstore benchmarks
+
+.PHONY: all test test-trillian lint fuzz bench quickstart
+
+all: lint test
+
+test:
+	@set -e; for m in $(MODULES); do \
+		echo "== go test -race $$m"; \
+		(cd $$m && $(GO) test -race -count=1 -timeout 20m ./...); \
+	done
+
+test-trillian:
+	./.ci/trillian.sh up
+	@set -e; trap '$(CURDIR)/.ci/trillian.sh down' EXIT; \
+		state="$${HEALTHLEDGER_TRILLIAN_DIR:-/tmp/healthledger-trillian}/state.env"; \
+		cd ledger/trillianstore && HEALTHLEDGER_TRILLIAN=$$state \
+		$(GO) test -race -count=1 -timeout 20m -run 'Postgres' ./...
+
+lint:
+	@set -e; for m in $(MODULES); do \
+		echo "== go vet $$m"; (cd $$m && $(GO) vet ./...); \
+	done
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+fuzz:
+	@set -e; for m in $(MODULES); do (cd $$m && \
+		for pkg in $$($(GO) list ./...); do \
+			for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+				echo "== fuzz $$pkg $$f"; \
+				$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+			done; \
+		done); done
+
+bench:
+	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 60m ./... | tee bench.txt
+	cd benchmarks && $(GO) run ./cmd/benchreport bench.txt
+
+quickstart:
+	$(GO) run ./examples/quickstart
