@@ -62,6 +62,10 @@ func newTree(t testing.TB, cc grpc.ClientConnInterface, mode Mode) int64 {
 	t.Helper()
 	id, err := CreateTree(context.Background(), cc, mode)
 	require.NoError(t, err)
+	t.Cleanup(func() {
+		// A deleted tree is no longer sequenced: keep the signer idle.
+		_, _ = trillian.NewTrillianAdminClient(cc).DeleteTree(context.Background(), &trillian.DeleteTreeRequest{TreeId: id})
+	})
 	return id
 }
 
