@@ -3,6 +3,7 @@ package identity
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -30,8 +31,8 @@ func (o *Operation) validate(withSig bool) error {
 	default:
 		return malformed("unknown type %d", uint8(o.Type))
 	}
-	if o.Time.IsZero() || o.Time.UnixNano() <= 0 {
-		return malformed("time must be after 1970")
+	if o.Time.IsZero() || o.Time.Before(time.Unix(0, 1)) || o.Time.After(time.Unix(0, math.MaxInt64)) {
+		return malformed("time must be after 1970 and before 2262")
 	}
 	if o.Type == OpDeactivate {
 		s := o.State

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -182,6 +183,9 @@ func (r *Resolver) verifyOperationEntry(ctx context.Context, e *ledger.Entry, ms
 		return err
 	}
 	signer, err := c.Check(op)
+	if errors.Is(err, ErrReplayed) && r.sameEntryStored(ctx, c, op, e) {
+		return nil // an exact re-append: the Log deduplicates it
+	}
 	if err != nil {
 		return err
 	}
@@ -189,4 +193,30 @@ func (r *Resolver) verifyOperationEntry(ctx context.Context, e *ledger.Entry, ms
 		return fmt.Errorf("%w: entry not signed by the operation's rotation key", ErrBadSignature)
 	}
 	return nil
+}
+
+// sameEntryStored reports whether the exact entry e, carrying the already
+// applied operation op, is in the ledger, so that retrying an append stays
+// idempotent.
+func (r *Resolver) sameEntryStored(ctx context.Context, c *Chain, op *Operation, e *ledger.Entry) bool {
+	h, err := op.Hash()
+	if err != nil {
+		return false
+	}
+	want, err := e.MarshalBinary()
+	if err != nil {
+		return false
+	}
+	l, err := r.getLedger()
+	if err != nil {
+		return false
+	}
+	for _, he := range c.history {
+		if he.Hash != h || he.Status == StatusRejected {
+			continue
+		}
+		got, err := l.Leaf(ctx, he.Index)
+		return err == nil && bytes.Equal(got, want)
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -391,15 +392,21 @@ func TestWriterVerifier(t *testing.T) {
 		{"operation too far in the future", opEntry(f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(f.device)), f.k[0]), ErrClockSkew},
 		{"genesis replayed with a new entry signature", opEntry(f.genesis, f.k[1]), ErrReplayed},
 		{"update", opEntry(upd, f.k[2]), nil},
+		{"exact re-append of the update is deduplicated", opEntry(upd, f.k[2]), nil},
 		{"deactivate after an update at the same prev", opEntry(deact, f.k[2]), ErrInsufficientPriority},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := logSize(t, l)
-			_, err := l.Append(ctx, tc.e)
+			rec, err := l.Append(ctx, tc.e)
 			if tc.err == nil {
 				require.NoError(t, err)
-				require.Equal(t, before+1, logSize(t, l))
+				require.Equal(t, strings.Contains(tc.name, "re-append"), rec.Existed)
+				if rec.Existed {
+					require.Equal(t, before, logSize(t, l))
+				} else {
+					require.Equal(t, before+1, logSize(t, l))
+				}
 				return
 			}
 			require.ErrorIs(t, err, ledger.ErrWriterRejected)
