@@ -219,3 +219,13 @@ func TestTinkSignerRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestSignCheckpointRejectsBadOrigin(t *testing.T) {
+	s, _ := newTestKey(t, testOrigin)
+	for _, origin := range []string{"", "two\nlines"} {
+		_, err := SignCheckpoint(s, Checkpoint{Origin: origin, Size: 1, Root: testRoot("x")})
+		require.ErrorIs(t, err, ErrMalformed, "%q", origin)
+	}
+	_, _, err := OpenCheckpoint([]byte("x"), testOrigin, nil)
+	require.Error(t, err)
+}

@@ -208,3 +208,20 @@ func FuzzVerifyCosignatures(f *testing.F) {
 		}
 	})
 }
+
+func TestCosignatureVerifierRejectsShapes(t *testing.T) {
+	c, v := newTestCosigner(t, "w.example")
+	require.Equal(t, "w.example", c.Name())
+	signed, _ := signedTestCheckpoint(t, 3)
+	body := signed[:strings.Index(string(signed), "\n\n")+1]
+	line, err := c.SignatureLine(body, time.Unix(10, 0))
+	require.NoError(t, err)
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(strings.SplitN(string(line), " ", 3)[2]))
+	require.NoError(t, err)
+	sig := raw[4:]
+	require.True(t, v.Verify(body, sig))
+	require.False(t, v.Verify(body, sig[:len(sig)-1]), "short signature")
+	huge := append([]byte{}, sig...)
+	huge[0] = 0x80 // timestamp above 2^63-1
+	require.False(t, v.Verify(body, huge))
+}

@@ -531,3 +531,17 @@ func TestVerifyReceiptAllocs(t *testing.T) {
 	})
 	require.Equal(t, decode, verify)
 }
+
+func TestErrorMessages(t *testing.T) {
+	q := &QuorumError{Valid: 1, Required: 2}
+	require.Equal(t, "ledger: bad signature: 1 valid witness cosignatures, 2 required", q.Error())
+	require.ErrorIs(t, q, ErrBadSignature)
+
+	l := newTestLog(t, 0)
+	l.appendN(3)
+	ie := &InconsistencyError{Trusted: l.checkpoint(2, 0), Candidate: l.checkpoint(3, 0)}
+	require.ErrorIs(t, ie, ErrInvalidProof)
+	require.Equal(t, "ledger: invalid proof: checkpoint of size 3 is not proven consistent with trusted size 2", ie.Error())
+	ie.Err = merkle.ErrInvalidProof
+	require.ErrorIs(t, ie, merkle.ErrInvalidProof)
+}
