@@ -77,8 +77,7 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 		b.subjects[l.Subject] = append(b.subjects[l.Subject], l.Index)
 	}
 	for _, t := range c.Tiles {
-		data, _ := t.MarshalBinary()
-		b.tiles[t.ID()] = data
+		b.tiles[t.ID] = t.Data
 	}
 	b.head = c.Head
 	b.checkpoint = append([]byte(nil), c.Checkpoint...)

@@ -17,7 +17,7 @@
 //	'e' || index (8 bytes BE)              -> leaf bytes
 //	'h' || leaf hash (32)                  -> index (8 bytes BE)
 //	's' || subject tag (32) || index (8)   -> empty
-//	't' || tile level (1) || tile index (8) -> tile (merkle.Tile.MarshalBinary)
+//	't' || tile level (1) || tile index (8) -> tile (tilestore.EncodeTile)
 //	'H'                                    -> tree size (8 BE) || root (32)
 //	'C'                                    -> signed checkpoint note
 package pebblestore
@@ -163,8 +163,7 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 		}
 	}
 	for _, t := range c.Tiles {
-		data, _ := t.MarshalBinary()
-		if err := batch.Set(tileKey(t.ID()), data, nil); err != nil {
+		if err := batch.Set(tileKey(t.ID), t.Data, nil); err != nil {
 			return err
 		}
 	}

@@ -33,9 +33,9 @@ type Backend interface {
 	// error wrapping ledger.ErrNotFound.
 	ReadIndex(ctx context.Context, leafHash merkle.Hash) (uint64, error)
 
-	// ReadTile returns the stored encoding (merkle.Tile.MarshalBinary) of a
-	// tile, or an error wrapping ledger.ErrNotFound. The caller does not
-	// modify the returned slice and may keep it.
+	// ReadTile returns the bytes stored for a tile by Commit, or an error
+	// wrapping ledger.ErrNotFound. The caller does not modify the returned
+	// slice and may keep it.
 	ReadTile(ctx context.Context, id merkle.TileID) ([]byte, error)
 
 	// ScanSubject returns up to limit indices of leaves with the subject
@@ -50,9 +50,40 @@ type Backend interface {
 // they changed, and the new head with its signed checkpoint.
 type Commit struct {
 	Leaves     []IndexedLeaf
-	Tiles      []*merkle.Tile
+	Tiles      []StoredTile
 	Head       ledger.TreeHead
 	Checkpoint []byte
+}
+
+// StoredTile is a tile as the backend stores it. Data replaces whatever was
+// stored under ID; its format belongs to the Store (see EncodeTile).
+type StoredTile struct {
+	ID   merkle.TileID
+	Data []byte
+}
+
+// EncodeTile returns the bytes a Store keeps for a tile. A full tile, which
+// never changes again, is kept with its interior nodes
+// (merkle.Tile.MarshalBinary, 16322 bytes) so that a proof reads any node in
+// place. A partial tile, rewritten by every commit until it fills, is kept
+// as its C2SP content only (32 bytes a hash), a quarter of the size; partial
+// tiles are always in memory, so their interior is rebuilt only at Open.
+// The two are told apart by length: only the first is not a multiple of 32.
+func EncodeTile(t *merkle.Tile) []byte {
+	if t.Full() {
+		data, _ := t.MarshalBinary()
+		return data
+	}
+	return t.C2SP()
+}
+
+// DecodeTile decodes bytes made by EncodeTile, checking every interior
+// hash of a full tile.
+func DecodeTile(id merkle.TileID, data []byte) (*merkle.Tile, error) {
+	if len(data)%merkle.HashSize == 0 {
+		return merkle.TileFromC2SP(id, data)
+	}
+	return merkle.UnmarshalTile(id, data)
 }
 
 // IndexedLeaf is a leaf with the index the Store assigned to it.

@@ -90,7 +90,7 @@ func (s *Store) Check(ctx context.Context, v note.Verifier) error {
 				continue
 			}
 			stored, err := s.backend.ReadTile(ctx, t.ID())
-			want, _ := t.MarshalBinary()
+			want := EncodeTile(t)
 			switch {
 			case err != nil:
 				if !report(Problem{What: "tile", Tile: t.ID(), Detail: "missing: " + err.Error()}) {

@@ -144,7 +144,11 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 		return res, nil
 	}
 	next := s.app.Clone()
-	commit.Tiles = next.Append(hashes)
+	tiles := next.Append(hashes)
+	commit.Tiles = make([]StoredTile, len(tiles))
+	for i, t := range tiles {
+		commit.Tiles[i] = StoredTile{ID: t.ID(), Data: EncodeTile(t)}
+	}
 	commit.Head = ledger.TreeHead{Size: next.Size(), Root: next.Root()}
 	cp, err := sign(commit.Head)
 	if err != nil {
@@ -155,7 +159,7 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 		return ledger.AddResult{}, fmt.Errorf("tilestore: commit: %w", err)
 	}
 	s.app = next
-	for _, t := range commit.Tiles {
+	for _, t := range tiles {
 		s.cache.put(t, !t.Full())
 	}
 	s.state.Store(&published{head: commit.Head, checkpoint: cp})

@@ -79,10 +79,12 @@ func (s *Store) readHashes(ctx context.Context, ids []merkle.NodeID, out []merkl
 				if err != nil {
 					return fmt.Errorf("tilestore: reading tile %v: %w", tid, err)
 				}
-				if tid.Level > 0 {
-					// Few and hot: validate and cache. Level-0 tiles are
-					// read in place and left to the backend's own cache.
-					t, err := merkle.UnmarshalTile(tid, data)
+				if tid.Level > 0 || len(data)%merkle.HashSize == 0 {
+					// Few and hot (or partial, which only happens while a
+					// reader races a commit): decode, validate and cache.
+					// Full level-0 tiles are read in place and left to the
+					// backend's own cache.
+					t, err := DecodeTile(tid, data)
 					if err != nil {
 						return fmt.Errorf("%w: %w", ledger.ErrCorrupt, err)
 					}
@@ -125,7 +127,7 @@ func (b backendTiles) ReadTile(id merkle.TileID, width int) (*merkle.Tile, error
 	if err != nil {
 		return nil, err
 	}
-	t, err := merkle.UnmarshalTile(id, data)
+	t, err := DecodeTile(id, data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ledger.ErrCorrupt, err)
 	}
