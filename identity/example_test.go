@@ -114,3 +114,18 @@ func ExampleHolder_SignRequest() {
 	// true
 	// true
 }
+
+// ExampleParseDID parses a did:key DID and exports its key as a JWK.
+func ExampleParseDID() {
+	d, err := identity.ParseDID("did:key:z6MkmjY8GnV5i9YTDtPETC2uUAW6ejw3nk5mXF5yci5ab7th")
+	if err != nil {
+		panic(err)
+	}
+	k, _ := identity.ParseMultibase(d.ID)
+	fmt.Println(d.Method, k.Type(), k.JWK().Kty, k.JWK().Crv)
+	_, err = identity.ParseDID("did:web:example.org")
+	fmt.Println(errors.Is(err, identity.ErrUnsupportedMethod))
+	// Output:
+	// key Ed25519 OKP Ed25519
+	// true
+}
