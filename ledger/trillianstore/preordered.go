@@ -88,6 +88,7 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 			b.index[k], b.existed[k] = start+uint64(j), false
 		}
 		if len(rest) == 0 {
+			s.localProofs(ctx, b, todo, start, head.Size)
 			return head, nil
 		}
 		todo = rest
