@@ -55,6 +55,9 @@ func (c *checker) inclusion(i, n uint64, root Hash) {
 	if err := tlog.CheckRecord(toTlog(got), int64(n), tlog.Hash(root), int64(i), tlog.Hash(leaf)); err != nil {
 		c.t.Fatalf("tlog.CheckRecord(%d, %d): %v", i, n, err)
 	}
+	if (i+n)%5 != 0 {
+		return // tlog.ProveRecord is slow; compare with it on a fifth of the cases
+	}
 	tp, err := tlog.ProveRecord(int64(n), int64(i), c.tlog.hashes)
 	if err != nil || !slices.Equal(toTlog(got), tp) {
 		c.t.Fatalf("tlog.ProveRecord(%d, %d) = %v, %v; ours %v", n, i, tp, err, got)
@@ -76,6 +79,9 @@ func (c *checker) consistency(m, n uint64, rootM, rootN Hash) {
 	}
 	if err := tlog.CheckTree(toTlog(got), int64(n), tlog.Hash(rootN), int64(m), tlog.Hash(rootM)); err != nil {
 		c.t.Fatalf("tlog.CheckTree(%d, %d): %v", m, n, err)
+	}
+	if (m+n)%5 != 0 {
+		return // as above
 	}
 	tp, err := tlog.ProveTree(int64(n), int64(m), c.tlog.hashes)
 	if err != nil || !slices.Equal(toTlog(got), tp) {
@@ -234,8 +240,11 @@ func TestBatchShapes(t *testing.T) {
 		name    string
 		batches []int
 		reopen  bool
+		// sparse compares with tlog.NewTiles on every 61st append only:
+		// 70,000 comparisons would dominate the package's test time.
+		sparse bool
 	}{
-		{name: "one at a time", batches: []int{1}},
+		{name: "one at a time", batches: []int{1}, sparse: true},
 		{name: "tile width", batches: []int{TileWidth}},
 		{name: "tile width minus one", batches: []int{TileWidth - 1}},
 		{name: "tile width plus one", batches: []int{TileWidth + 1}},
@@ -254,7 +263,9 @@ func TestBatchShapes(t *testing.T) {
 				old := a.Size()
 				changed := a.Append(rest[:n])
 				rest = rest[n:]
-				checkNewTiles(t, ts, old, a.Size(), changed)
+				if !s.sparse || i%61 == 0 {
+					checkNewTiles(t, ts, old, a.Size(), changed)
+				}
 				tiles.store(changed)
 				if s.reopen {
 					a, err = NewAppender(a.Size(), tiles)

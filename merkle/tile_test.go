@@ -40,12 +40,12 @@ func detectable(w int, n TileNode) bool {
 }
 
 // TestUnmarshalTileFlippedBytes flips one bit in every byte of stored
-// tiles of many widths. UnmarshalTile must reject every flip except one in
+// tiles of many widths (one byte of every hash in the widest). UnmarshalTile must reject every flip except one in
 // the last bottom hash of a tile of odd width (see the package doc); for
 // that one, the test shows that the root read through the corrupted tile
 // is no longer the tree's root.
 func TestUnmarshalTileFlippedBytes(t *testing.T) {
-	for _, w := range []int{1, 2, 3, 4, 5, 7, 8, 100, 127, 128, 129, 200, 255, 256} {
+	for _, w := range []int{1, 2, 3, 4, 5, 7, 8, 31, 32, 33, 100, 127, 128, 129, 255, 256} {
 		t.Run(fmt.Sprint("width ", w), func(t *testing.T) {
 			tile, g := tileAtWidth(t, w)
 			good, err := tile.MarshalBinary()
@@ -54,6 +54,12 @@ func TestUnmarshalTileFlippedBytes(t *testing.T) {
 			require.NoError(t, err)
 			unchecked := map[TileNode]bool{}
 			for off := range good {
+				// Every hash reacts alike to a flip in any of its bytes:
+				// in wide tiles flip one byte per hash (a different one
+				// from hash to hash), in narrow ones every byte.
+				if w > 100 && off >= 2 && (off-2)%HashSize != ((off-2)/HashSize)%HashSize {
+					continue
+				}
 				bad := append([]byte(nil), good...)
 				bad[off] ^= 1 << (off % 8)
 				_, err := UnmarshalTile(tile.ID(), bad)
