@@ -26,6 +26,7 @@ import (
 // under key ID SHA-256(name || "\n" || 0x04 || public key)[:4].
 const (
 	cosignatureAlg     = 0x04
+	noteEd25519Alg     = 0x01
 	cosignatureHeader  = "cosignature/v1\n"
 	cosignatureSigSize = 8 + ed25519.SignatureSize
 	signerKeyPrefix    = "PRIVATE+KEY+"
@@ -79,21 +80,24 @@ func encodeAlgKey(key []byte) string {
 }
 
 // NewCosigner returns the cosigner for a signer key made by
-// [GenerateCosignerKey]. The error never contains the key.
+// [GenerateCosignerKey]. It also accepts a standard Ed25519 note signer key
+// (signature type 0x01, as made by note.GenerateKey), as other witness
+// implementations do: the same seed then signs cosignatures under the
+// type 0x04 key ID. The error never contains the key.
 func NewCosigner(signerKey string) (*Cosigner, error) {
 	rest, ok := strings.CutPrefix(signerKey, signerKeyPrefix)
 	if !ok {
 		return nil, errCosignerKey
 	}
-	name, id, seed, err := parseAlgKey(rest, ed25519.SeedSize)
+	name, seed, err := parseTypedKey(rest, ed25519.SeedSize, func(seed []byte) ed25519.PublicKey {
+		return ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	})
 	if err != nil {
-		return nil, errCosignerKey
+		return nil, err
 	}
 	priv := ed25519.NewKeyFromSeed(seed)
 	pub := priv.Public().(ed25519.PublicKey)
-	if cosignerKeyID(name, pub) != id {
-		return nil, errCosignerKey
-	}
+	id := cosignerKeyID(name, pub)
 	return &Cosigner{
 		name:  name,
 		keyID: id,
@@ -197,30 +201,46 @@ func cosignedMessage(body []byte, ts uint64) []byte {
 
 // cosignerKeyID returns SHA-256(name || "\n" || 0x04 || pub)[:4].
 func cosignerKeyID(name string, pub ed25519.PublicKey) uint32 {
+	return typedKeyID(name, cosignatureAlg, pub)
+}
+
+// typedKeyID returns SHA-256(name || "\n" || alg || pub)[:4], the key ID
+// of signed notes and cosignatures.
+func typedKeyID(name string, alg byte, pub ed25519.PublicKey) uint32 {
 	h := sha256.New()
 	h.Write([]byte(name))
-	h.Write([]byte{'\n', cosignatureAlg})
+	h.Write([]byte{'\n', alg})
 	h.Write(pub)
 	var sum [sha256.Size]byte
 	return binary.BigEndian.Uint32(h.Sum(sum[:0]))
 }
 
-// parseAlgKey parses "<name>+<8 hex digits>+<base64(0x04 || key)>".
-func parseAlgKey(s string, keySize int) (name string, id uint32, key []byte, err error) {
+// parseTypedKey parses "<name>+<8 hex digits>+<base64(type || key)>" where
+// type is 0x04 (cosignature/v1) or 0x01 (a note Ed25519 key) and key has
+// keySize bytes. The key ID must be the one of that type for the public key
+// that pub derives from key.
+func parseTypedKey(s string, keySize int, pub func([]byte) ed25519.PublicKey) (name string, key []byte, err error) {
 	name, rest, ok1 := strings.Cut(s, "+")
 	hexID, b64, ok2 := strings.Cut(rest, "+")
 	if !ok1 || !ok2 || !validKeyName(name) || len(hexID) != 8 {
-		return "", 0, nil, errCosignerKey
+		return "", nil, errCosignerKey
 	}
-	id64, err := strconv.ParseUint(hexID, 16, 32)
+	id, err := strconv.ParseUint(hexID, 16, 32)
 	if err != nil {
-		return "", 0, nil, errCosignerKey
+		return "", nil, errCosignerKey
 	}
 	raw, err := base64.StdEncoding.Strict().DecodeString(b64)
-	if err != nil || len(raw) != 1+keySize || raw[0] != cosignatureAlg {
-		return "", 0, nil, errCosignerKey
+	if err != nil || len(raw) != 1+keySize {
+		return "", nil, errCosignerKey
 	}
-	return name, uint32(id64), raw[1:], nil
+	alg, key := raw[0], raw[1:]
+	if alg != cosignatureAlg && alg != noteEd25519Alg {
+		return "", nil, errCosignerKey
+	}
+	if typedKeyID(name, alg, pub(key)) != uint32(id) {
+		return "", nil, errCosignerKey
+	}
+	return name, key, nil
 }
 
 // validKeyName reports whether name is a valid note key name: non-empty
@@ -247,17 +267,17 @@ type CosignatureVerifier struct {
 	pub   ed25519.PublicKey
 }
 
-// NewCosignatureVerifier parses a cosigner verifier key (a vkey with
-// signature type 0x04, as returned by [GenerateCosignerKey]).
+// NewCosignatureVerifier parses a cosigner verifier key: a vkey with
+// signature type 0x04, as returned by [GenerateCosignerKey], or a standard
+// Ed25519 note vkey (type 0x01) of the witness's public key, as some
+// witnesses publish. Either way it verifies cosignature/v1 cosignatures
+// under the type 0x04 key ID.
 func NewCosignatureVerifier(verifierKey string) (*CosignatureVerifier, error) {
-	name, id, pub, err := parseAlgKey(verifierKey, ed25519.PublicKeySize)
+	name, pub, err := parseTypedKey(verifierKey, ed25519.PublicKeySize, func(k []byte) ed25519.PublicKey { return k })
 	if err != nil {
 		return nil, err
 	}
-	if cosignerKeyID(name, pub) != id {
-		return nil, errCosignerKey
-	}
-	return &CosignatureVerifier{name: name, keyID: id, pub: ed25519.PublicKey(pub)}, nil
+	return &CosignatureVerifier{name: name, keyID: cosignerKeyID(name, pub), pub: ed25519.PublicKey(pub)}, nil
 }
 
 // Name returns the witness's key name.

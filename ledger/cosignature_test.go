@@ -152,10 +152,12 @@ func TestCosignerKeysRejected(t *testing.T) {
 	require.NoError(t, err)
 	_, logVkey, err := GenerateKey("w.example")
 	require.NoError(t, err)
+	logParts := strings.Split(logVkey, "+")
+	logVkey = logParts[0] + "+00000000+" + logParts[2]
 	parts := strings.Split(vkey, "+")
 	tests := []struct{ name, key string }{
 		{"empty", ""},
-		{"note Ed25519 key (type 0x01)", logVkey},
+		{"note key with a wrong key ID", logVkey},
 		{"wrong key ID", parts[0] + "+00000000+" + parts[2]},
 		{"renamed", "x.example+" + parts[1] + "+" + parts[2]},
 		{"signer key", skey},
@@ -224,4 +226,30 @@ func TestCosignatureVerifierRejectsShapes(t *testing.T) {
 	huge := append([]byte{}, sig...)
 	huge[0] = 0x80 // timestamp above 2^63-1
 	require.False(t, v.Verify(body, huge))
+}
+
+// TestNoteEd25519Keys checks that standard note Ed25519 keys (type 0x01)
+// serve as cosigner keys, with the cosignature/v1 key ID.
+func TestNoteEd25519Keys(t *testing.T) {
+	skey, vkey, err := note.GenerateKey(nil, "w.example")
+	require.NoError(t, err)
+	c, err := NewCosigner(skey)
+	require.NoError(t, err)
+	v, err := NewCosignatureVerifier(vkey)
+	require.NoError(t, err)
+	noteV, err := note.NewVerifier(vkey)
+	require.NoError(t, err)
+	require.NotEqual(t, noteV.KeyHash(), v.KeyHash(), "cosignatures use the type 0x04 key ID")
+	require.Equal(t, c.KeyHash(), v.KeyHash())
+
+	signed, _ := signedTestCheckpoint(t, 4)
+	out, err := c.Cosign(signed, time.Unix(1, 0))
+	require.NoError(t, err)
+	got, err := VerifyCosignatures(out, []*CosignatureVerifier{v})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	// The 0x04 verifier key of the same public key is equivalent.
+	v4, err := NewCosignatureVerifier(c.VerifierKey())
+	require.NoError(t, err)
+	require.Equal(t, v.KeyHash(), v4.KeyHash())
 }

@@ -2,9 +2,12 @@ package ledger
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/healthledger/healthledger/merkle"
@@ -139,8 +142,11 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		if err != nil {
 			return nil, err
 		}
+		if bytes.Equal(w.pub, logPublicKey(cfg.LogKey)) {
+			return nil, fieldErr(ErrMalformed, "witnesses", "the log's own key cannot be a witness")
+		}
 		for _, o := range v.witnesses {
-			if o.name == w.name && o.keyID == w.keyID {
+			if (o.name == w.name && o.keyID == w.keyID) || bytes.Equal(o.pub, w.pub) {
 				return nil, fieldErr(ErrMalformed, "witnesses", "duplicate witness key")
 			}
 		}
@@ -162,6 +168,18 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		v.trusted, v.trustedCP = bytes.Clone(cfg.Trusted), cp
 	}
 	return v, nil
+}
+
+// logPublicKey returns the Ed25519 public key of a note verifier key that
+// note.NewVerifier accepted ("<name>+<hash>+<base64(0x01 || key)>").
+func logPublicKey(vkey string) []byte {
+	_, rest, _ := strings.Cut(vkey, "+")
+	_, b64, _ := strings.Cut(rest, "+")
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) != 1+ed25519.PublicKeySize {
+		return nil
+	}
+	return raw[1:]
 }
 
 // open verifies a signed checkpoint: the log's signature, the origin and
