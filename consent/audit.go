@@ -42,7 +42,7 @@ func (r *Registry) Active(ctx context.Context, patient string) ([]ID, []Consent,
 // entry is the audit record that flags it.
 func (r *Registry) Authorize(ctx context.Context, req *Request) (*Access, error) {
 	if r.cfg.Recorder == nil {
-		return &Access{}, fmt.Errorf("%w: RegistryConfig.Recorder is not set", ErrAuditRequired)
+		return &Access{}, fmt.Errorf("%w: %w: RegistryConfig.Recorder is not set", ErrAuditRequired, ErrInvalidConfig)
 	}
 	a := &Access{}
 	if err := req.validate(); err != nil {

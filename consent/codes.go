@@ -1,5 +1,7 @@
 package consent
 
+import "strings"
+
 // Code systems of the fixed vocabularies, as FHIR writes them.
 const (
 	// SystemActReason is HL7 v3 ActReason, the system of purposes of use.
@@ -74,22 +76,17 @@ const (
 	StatusEnteredInError
 )
 
-var statusNames = [...]string{"", "draft", "proposed", "active", "rejected", "inactive", "not-done", "entered-in-error"}
+const statusCodes = "draft proposed active rejected inactive not-done entered-in-error"
 
 // String returns the FHIR code of the status.
-func (s Status) String() string {
-	if int(s) < len(statusNames) && s != 0 {
-		return statusNames[s]
-	}
-	return "invalid"
-}
+func (s Status) String() string { return nameOf(statusCodes, int(s)) }
+
+func (s Status) valid() bool { return s != 0 && s <= StatusEnteredInError }
 
 // ParseStatus parses a FHIR Consent.status code.
 func ParseStatus(code string) (Status, error) {
-	for i := 1; i < len(statusNames); i++ {
-		if statusNames[i] == code {
-			return Status(i), nil
-		}
+	if i := indexOf(statusCodes, code); i > 0 {
+		return Status(i), nil
 	}
 	return 0, invalid("status", ErrUnknownCode)
 }
@@ -107,27 +104,20 @@ const (
 	ActionCorrect
 )
 
-var actionNames = [...]string{"", "access", "collect", "use", "disclose", "correct"}
+const actionCodes = "access collect use disclose correct"
 
 // String returns the FHIR code of the action.
-func (a Action) String() string {
-	if a != 0 && int(a) < len(actionNames) {
-		return actionNames[a]
-	}
-	return "invalid"
-}
+func (a Action) String() string { return nameOf(actionCodes, int(a)) }
 
 // ParseAction parses a consentaction code.
 func ParseAction(code string) (Action, error) {
-	for i := 1; i < len(actionNames); i++ {
-		if actionNames[i] == code {
-			return Action(i), nil
-		}
+	if i := indexOf(actionCodes, code); i > 0 {
+		return Action(i), nil
 	}
 	return 0, invalid("action", ErrUnknownCode)
 }
 
-func (a Action) valid() bool { return a != 0 && int(a) < len(actionNames) }
+func (a Action) valid() bool { return a != 0 && a <= ActionCorrect }
 
 // Purpose is a purpose of use from HL7 v3 ActReason. The zero value means
 // "missing", which no request may have.
@@ -162,9 +152,8 @@ const (
 	numPurposes
 )
 
-var purposeCodes = [...]string{"", "TREAT", "ETREAT", "BTG", "CAREMGT", "HPAYMT", "CLMATTCH", "COVAUTH",
-	"HOPERAT", "HSYSADMIN", "HQUALIMP", "HACCRED", "HRESCH", "CLINTRCH", "PUBHLTH", "DISASTER", "THREAT",
-	"HMARKT", "HLEGAL", "PATRQT", "FAMRQT", "PWATRNY", "SUPNWK", "TRAIN", "HDIRECT"}
+const purposeCodes = "TREAT ETREAT BTG CAREMGT HPAYMT CLMATTCH COVAUTH HOPERAT HSYSADMIN HQUALIMP HACCRED " +
+	"HRESCH CLINTRCH PUBHLTH DISASTER THREAT HMARKT HLEGAL PATRQT FAMRQT PWATRNY SUPNWK TRAIN HDIRECT"
 
 // parentPurpose is the ActReason specialization used for matching: a
 // provision naming a purpose also matches its specializations.
@@ -187,12 +176,7 @@ func parentPurpose(p Purpose) Purpose {
 }
 
 // String returns the ActReason code.
-func (p Purpose) String() string {
-	if p.valid() {
-		return purposeCodes[p]
-	}
-	return "invalid"
-}
+func (p Purpose) String() string { return nameOf(purposeCodes, int(p)) }
 
 func (p Purpose) valid() bool { return p != 0 && p < numPurposes }
 
@@ -206,10 +190,8 @@ func (p Purpose) Parent() Purpose {
 
 // ParsePurpose parses an ActReason purpose-of-use code.
 func ParsePurpose(code string) (Purpose, error) {
-	for i := 1; i < len(purposeCodes); i++ {
-		if purposeCodes[i] == code {
-			return Purpose(i), nil
-		}
+	if i := indexOf(purposeCodes, code); i > 0 {
+		return Purpose(i), nil
 	}
 	return 0, invalid("purpose", ErrUnknownCode)
 }
@@ -270,16 +252,10 @@ const (
 
 const firstSensitivity = LabelSubstanceAbuse
 
-var labelCodes = [...]string{"", "U", "L", "M", "N", "R", "V",
-	"ETH", "SUD", "HIV", "PSY", "PSYTHPN", "BH", "SDV", "SEX", "STD", "GDIS", "SCA", "MST", "TBOO"}
+const labelCodes = "U L M N R V ETH SUD HIV PSY PSYTHPN BH SDV SEX STD GDIS SCA MST TBOO"
 
 // String returns the label's code.
-func (l Label) String() string {
-	if l.valid() {
-		return labelCodes[l]
-	}
-	return "invalid"
-}
+func (l Label) String() string { return nameOf(labelCodes, int(l)) }
 
 // System returns the label's code system.
 func (l Label) System() string {
@@ -306,10 +282,34 @@ func ParseLabel(system, code string) (Label, error) {
 	default:
 		return 0, invalid("securityLabel.system", ErrUnknownCode)
 	}
-	for l := lo; l < hi; l++ {
-		if labelCodes[l] == code {
-			return l, nil
-		}
+	if l := Label(indexOf(labelCodes, code)); l >= lo && l < hi {
+		return l, nil
 	}
 	return 0, invalid("securityLabel", ErrUnknownCode)
+}
+
+// nameOf returns the i-th (from 1) name of a space-separated list, or
+// "invalid".
+func nameOf(list string, i int) string {
+	for n := 1; list != "" && i > 0; n++ {
+		var name string
+		name, list, _ = strings.Cut(list, " ")
+		if n == i {
+			return name
+		}
+	}
+	return "invalid"
+}
+
+// indexOf returns the position (from 1) of name in a space-separated list,
+// or 0.
+func indexOf(list, name string) int {
+	for n := 1; list != ""; n++ {
+		var f string
+		f, list, _ = strings.Cut(list, " ")
+		if f == name && name != "" {
+			return n
+		}
+	}
+	return 0
 }

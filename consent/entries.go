@@ -267,12 +267,8 @@ func fromWireAccess(w *wireAccess) (*AccessRecord, error) {
 }
 
 func parseReason(s string) (Reason, bool) {
-	for i := Reason(0); i < numReasons; i++ {
-		if reasonNames[i] == s {
-			return i, true
-		}
-	}
-	return 0, false
+	i := indexOf(reasonCodes, s)
+	return Reason(i - 1), i > 0
 }
 
 func parseObligation(w wireObligation) (Obligation, error) {

@@ -103,6 +103,8 @@ var (
 	// ErrOutOfOrder reports a grant or revocation dated before the
 	// patient's previous one.
 	ErrOutOfOrder = errors.New("consent: entry dated before the patient's previous consent entry")
+	// ErrInvalidConfig reports a RegistryConfig without a required field.
+	ErrInvalidConfig = errors.New("consent: invalid configuration")
 	// ErrRecorderSignature reports an access entry whose recorder
 	// signature does not verify.
 	ErrRecorderSignature = errors.New("consent: access entry not signed by its recorder")

@@ -196,16 +196,10 @@ const (
 	numReasons
 )
 
-var reasonNames = [...]string{"invalid-request", "consent", "no-consent-default", "indeterminate",
-	"break-glass", "break-glass-unauthorized"}
+const reasonCodes = "invalid-request consent no-consent-default indeterminate break-glass break-glass-unauthorized"
 
 // String returns a short name of the reason.
-func (r Reason) String() string {
-	if r < numReasons {
-		return reasonNames[r]
-	}
-	return "invalid"
-}
+func (r Reason) String() string { return nameOf(reasonCodes, int(r)+1) }
 
 // ObligationKind says what an obligation requires.
 type ObligationKind uint8

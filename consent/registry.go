@@ -112,7 +112,7 @@ type grant struct {
 // NewRegistry returns a Registry with no patient loaded.
 func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	if cfg.Log == nil || cfg.Checker == nil {
-		return nil, fmt.Errorf("%w: RegistryConfig needs Log and Checker", ErrInvalidRequest)
+		return nil, fmt.Errorf("%w: RegistryConfig needs Log and Checker", ErrInvalidConfig)
 	}
 	if cfg.SubjectTag == nil {
 		cfg.SubjectTag = func(p string) ledger.SubjectTag { return ledger.DeriveSubjectTag("did", p) }

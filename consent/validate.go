@@ -14,7 +14,7 @@ func (c *Consent) Validate() error {
 	if !isDID(c.Patient) {
 		return invalid("patient", ErrInvalidConsent)
 	}
-	if c.Status == 0 || int(c.Status) >= len(statusNames) {
+	if !c.Status.valid() {
 		return invalid("status", ErrUnknownCode)
 	}
 	if c.Decision != Permit && c.Decision != Deny {

@@ -76,9 +76,15 @@ type Options struct {
 	Resolve func(reference string) (did string, ok bool)
 }
 
+// MaxInputSize is the largest Consent resource Import accepts (1 MiB).
+const MaxInputSize = 1 << 20
+
 // Import parses one FHIR Consent resource. The result has passed
 // [consent.Consent.Validate].
 func Import(data []byte, opts Options) (*consent.Consent, error) {
+	if len(data) > MaxInputSize {
+		return nil, malformed("Consent")
+	}
 	o, err := parseObject(json.RawMessage(data), "Consent")
 	if err != nil {
 		return nil, err
