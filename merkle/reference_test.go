@@ -111,20 +111,19 @@ func (s *tlogStore) add(t testing.TB, leaves []Hash) {
 	}
 }
 
-// grownTree is a tree built with the Appender, with every tile it returned
-// and tlog's stored hashes for the same leaves.
+// grownTree is a tree built with the Appender, with the newest version of
+// every tile it returned.
 type grownTree struct {
 	leaves []Hash
 	app    *Appender
 	tiles  mapTiles
-	tlog   *tlogStore
 }
 
 // growTree appends leaves to a fresh tree in batches of the given sizes
 // (the last size repeats until all leaves are in).
 func growTree(t testing.TB, leaves []Hash, batches ...int) *grownTree {
 	t.Helper()
-	g := &grownTree{leaves: leaves, tiles: mapTiles{}, tlog: &tlogStore{}}
+	g := &grownTree{leaves: leaves, tiles: mapTiles{}}
 	var err error
 	g.app, err = NewAppender(0, g.tiles)
 	require.NoError(t, err)
@@ -134,7 +133,6 @@ func growTree(t testing.TB, leaves []Hash, batches ...int) *grownTree {
 		g.tiles.store(g.app.Append(leaves[:n]))
 		leaves = leaves[n:]
 	}
-	g.tlog.add(t, g.leaves)
 	return g
 }
 
