@@ -307,7 +307,7 @@ func (p *compiledProvision) eval(r *preparedRequest, eff Effect, redact *uint64)
 			if eff == Permit && ch.labels != 0 && ch.labels&r.labels == 0 &&
 				(ch.actions == 0 || ch.actions&r.action != 0) &&
 				(ch.purposes == 0 || ch.purposes&r.purpose != 0) &&
-				ch.matchRest(r) == matched {
+				ch.matchRest(r) != noMatch { // indeterminate: redact, to be safe
 				*redact |= ch.labels
 			}
 			continue
