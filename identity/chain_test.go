@@ -15,6 +15,7 @@ func TestChainRules(t *testing.T) {
 	otherRot := f.state(f.device)
 	otherRot.RotationKeys = []PublicKey{f.k[0].Public(), newDevice.Public()}
 	stranger := mustKey(t, KeyTypeEd25519)
+	rotated := f.next(OpRotate, f.genesis, f.k[0], time.Hour, otherRot)
 	deact := f.next(OpDeactivate, f.genesis, f.k[2], time.Hour, State{})
 	other := newFixture(t)
 
@@ -46,6 +47,8 @@ func TestChainRules(t *testing.T) {
 		{"update changing rotation keys", []*Operation{f.genesis}, f.next(OpUpdate, f.genesis, f.k[0], time.Hour, otherRot), ErrInvalidTransition},
 		{"rotate keeping rotation keys", []*Operation{f.genesis}, f.next(OpRotate, f.genesis, f.k[0], time.Hour, f.state(newDevice)), ErrInvalidTransition},
 		{"rotate", []*Operation{f.genesis}, f.next(OpRotate, f.genesis, f.k[0], time.Hour, otherRot), nil},
+		{"update by a rotated-away key", []*Operation{f.genesis, rotated}, f.next(OpUpdate, rotated, f.k[1], 2*time.Hour, otherRot), ErrBadSignature},
+		{"update by the new rotation key", []*Operation{f.genesis, rotated}, f.next(OpUpdate, rotated, newDevice, 2*time.Hour, otherRot), nil},
 		{"time goes backwards", []*Operation{f.genesis}, f.next(OpUpdate, f.genesis, f.k[0], -time.Second, f.state(newDevice)), ErrTimeOrder},
 		{"same time is fine", []*Operation{f.genesis}, f.next(OpUpdate, f.genesis, f.k[0], 0, f.state(newDevice)), nil},
 		{"deactivate", []*Operation{f.genesis}, deact, nil},
