@@ -37,7 +37,8 @@ func preorderedIdentity(index uint64, leafHash merkle.Hash) []byte {
 }
 
 // addPreordered adds a batch to a PREORDERED_LOG tree. Each round looks the
-// pending leaves up by hash (exact dedup against the integrated tree), gives
+// pending leaves up by hash (exact dedup against the integrated tree; only
+// those that the hash index cannot rule out cost an RPC), gives
 // the rest the next indices, sends them with AddSequencedLeaves in chunks,
 // waits until Trillian integrates them, and reads the range back to see
 // which indices hold this batch's leaves. An index can be taken only by an
@@ -53,11 +54,16 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 		if err != nil {
 			return ledger.TreeHead{}, err
 		}
-		before := todo
-		if todo, err = s.lookupAll(ctx, b, todo, head.Size); err != nil {
+		if err := s.catchUpHashes(ctx, head.Size); err != nil {
 			return ledger.TreeHead{}, err
 		}
-		markExisted(b, before, todo)
+		maybe, absent := s.maybePresent(b, todo)
+		notFound, err := s.lookupAll(ctx, b, maybe, head.Size)
+		if err != nil {
+			return ledger.TreeHead{}, err
+		}
+		markExisted(b, maybe, notFound)
+		todo = mergeSorted(notFound, absent)
 		if len(todo) == 0 {
 			return head, nil
 		}
@@ -93,6 +99,19 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 		}
 		todo = rest
 	}
+}
+
+// mergeSorted merges two increasing lists of distinct leaves.
+func mergeSorted(a, b []int) []int {
+	out := make([]int, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] < b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // markExisted sets Existed for the leaves of before that lookupAll found

@@ -41,6 +41,8 @@ type Store struct {
 	// frontier is, in ModePreordered, the first index after every leaf that
 	// Trillian acknowledged from this store. Guarded by addMu.
 	frontier uint64
+	// hashes filters deduplication lookups in ModePreordered. Guarded by addMu.
+	hashes hashIndex
 
 	// mu guards the fields below.
 	mu sync.Mutex
