@@ -58,8 +58,9 @@ type HistoryEntry struct {
 	Index uint64
 	// Hash is the operation hash.
 	Hash OpHash
-	// Type and Time are the operation's.
+	// Type is the operation's type.
 	Type OpType
+	// Time is the operation's time.
 	Time time.Time
 	// Status is what became of the operation.
 	Status OpStatus
@@ -257,8 +258,9 @@ func (c *Chain) Len() int { return len(c.ops) }
 type Version struct {
 	// Operation is the operation that set this state.
 	Operation *Operation
-	// Hash is its hash, Index its ledger index.
-	Hash  OpHash
+	// Hash is the operation's hash.
+	Hash OpHash
+	// Index is the ledger index of the operation's entry.
 	Index uint64
 	// Created is the time of the genesis operation.
 	Created time.Time
@@ -293,7 +295,9 @@ func (c *Chain) version(i int) Version {
 
 // LocatedOperation is an operation with the ledger index of its entry.
 type LocatedOperation struct {
-	Index     uint64
+	// Index is the ledger index of the operation's entry.
+	Index uint64
+	// Operation is the decoded operation.
 	Operation *Operation
 }
 

@@ -17,17 +17,25 @@ const (
 // are of type "Multikey" (publicKeyMultibase); ParseDocument also accepts
 // "JsonWebKey" / "JsonWebKey2020" with publicKeyJwk.
 type DocumentVerificationMethod struct {
-	ID                 string `json:"id"`
-	Type               string `json:"type"`
-	Controller         string `json:"controller"`
+	// ID is the method's DID URL, "<did>#<fragment>".
+	ID string `json:"id"`
+	// Type is "Multikey" (or "JsonWebKey"/"JsonWebKey2020" when parsed).
+	Type string `json:"type"`
+	// Controller is the DID that controls the key: the document's id.
+	Controller string `json:"controller"`
+	// PublicKeyMultibase is the key of a Multikey method.
 	PublicKeyMultibase string `json:"publicKeyMultibase,omitempty"`
-	PublicKeyJwk       *JWK   `json:"publicKeyJwk,omitempty"`
+	// PublicKeyJwk is the key of a JsonWebKey method.
+	PublicKeyJwk *JWK `json:"publicKeyJwk,omitempty"`
 }
 
 // DocumentService is a service of a DID document.
 type DocumentService struct {
-	ID              string `json:"id"`
-	Type            string `json:"type"`
+	// ID is the service's DID URL, "<did>#<fragment>".
+	ID string `json:"id"`
+	// Type is the service type.
+	Type string `json:"type"`
+	// ServiceEndpoint is the endpoint URI.
 	ServiceEndpoint string `json:"serviceEndpoint"`
 }
 
@@ -35,15 +43,25 @@ type DocumentService struct {
 // of entries of VerificationMethod (references only; embedded methods are
 // not produced and not accepted).
 type Document struct {
-	Context              []string                     `json:"@context"`
-	ID                   string                       `json:"id"`
-	AlsoKnownAs          []string                     `json:"alsoKnownAs,omitempty"`
-	VerificationMethod   []DocumentVerificationMethod `json:"verificationMethod"`
-	Authentication       []string                     `json:"authentication"`
-	AssertionMethod      []string                     `json:"assertionMethod"`
-	CapabilityInvocation []string                     `json:"capabilityInvocation"`
-	CapabilityDelegation []string                     `json:"capabilityDelegation"`
-	Service              []DocumentService            `json:"service,omitempty"`
+	// Context is the JSON-LD @context; it includes the DID v1 context.
+	Context []string `json:"@context"`
+	// ID is the DID.
+	ID string `json:"id"`
+	// AlsoKnownAs are other URIs of the subject.
+	AlsoKnownAs []string `json:"alsoKnownAs,omitempty"`
+	// VerificationMethod are the document's keys.
+	VerificationMethod []DocumentVerificationMethod `json:"verificationMethod"`
+	// Authentication lists the methods that may authenticate the subject.
+	Authentication []string `json:"authentication"`
+	// AssertionMethod lists the methods that may sign statements (consents,
+	// ledger entries) for the subject.
+	AssertionMethod []string `json:"assertionMethod"`
+	// CapabilityInvocation lists the methods that may invoke capabilities.
+	CapabilityInvocation []string `json:"capabilityInvocation"`
+	// CapabilityDelegation lists the methods that may delegate capabilities.
+	CapabilityDelegation []string `json:"capabilityDelegation"`
+	// Service are the document's services.
+	Service []DocumentService `json:"service,omitempty"`
 }
 
 // NewDocument builds the DID document of did with state s.

@@ -49,8 +49,9 @@ func (h *Holder) Sign(message []byte) ([]byte, error) { return h.key.Sign(messag
 // relationship, for example an access request (Authentication) or a
 // statement (AssertionMethod).
 type SignedRequest struct {
-	// DID is the signer; KeyID the verification method used.
-	DID   string `json:"did"`
+	// DID is the signer.
+	DID string `json:"did"`
+	// KeyID is the verification method used, "<did>#<fragment>".
 	KeyID string `json:"keyId"`
 	// Relationship is the one relationship the signature is valid for.
 	Relationship Relationship `json:"relationship"`

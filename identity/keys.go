@@ -164,10 +164,14 @@ func ParseMultibase(s string) (PublicKey, error) {
 // JWK is a public JSON Web Key (RFC 7517): an OKP Ed25519 key (RFC 8037) or
 // an EC P-256 key. It never holds a private part.
 type JWK struct {
+	// Kty is "OKP" (Ed25519) or "EC" (P-256).
 	Kty string `json:"kty"`
+	// Crv is "Ed25519" or "P-256".
 	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y,omitempty"`
+	// X is the base64url public key (Ed25519) or x coordinate (P-256).
+	X string `json:"x"`
+	// Y is the base64url y coordinate (P-256 only).
+	Y string `json:"y,omitempty"`
 }
 
 // JWK returns the key as a public JWK.
