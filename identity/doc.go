@@ -42,7 +42,10 @@
 // requires them to be non-decreasing along a DID's history, and
 // [Resolver.VerifyWriter] refuses operations dated more than MaxClockSkew
 // in the future, but a signer can back-date an operation up to the time of
-// the DID's latest operation. A stolen lower-priority rotation key can be
+// the DID's latest operation. Likewise a writer signature is checked
+// against the key valid at the entry's (asserted) time, so a removed key can
+// still sign entries dated back to when it was valid, unless
+// Config.CurrentWriterKeys is set. A stolen lower-priority rotation key can be
 // overridden for the length of the recovery window; a stolen
 // highest-priority key cannot. The package does not protect keys on the
 // holder's device beyond keeping them in Tink keysets, which can be stored

@@ -157,7 +157,15 @@ func (r *Resolver) VerifyWriter(ctx context.Context, e *ledger.Entry) error {
 	if len(e.Signature) == 0 {
 		return fmt.Errorf("%w: entry is not signed", ErrBadSignature)
 	}
-	return r.CheckSignature(ctx, e.Writer, msg, e.Signature, e.Time)
+	if err := r.CheckSignature(ctx, e.Writer, msg, e.Signature, e.Time); err != nil {
+		return err
+	}
+	if r.cfg.CurrentWriterKeys {
+		if err := r.CheckSignature(ctx, e.Writer, msg, e.Signature, r.cfg.Now()); err != nil {
+			return fmt.Errorf("signing key is no longer valid: %w", err)
+		}
+	}
+	return nil
 }
 
 func (r *Resolver) verifyOperationEntry(ctx context.Context, e *ledger.Entry, msg []byte) error {

@@ -65,6 +65,13 @@ type Config struct {
 	// MaxClockSkew is how far in the future (by Now) VerifyWriter accepts
 	// an identity operation's time. Default DefaultMaxClockSkew.
 	MaxClockSkew time.Duration
+	// CurrentWriterKeys makes VerifyWriter also require that the key that
+	// signed a non-identity entry is still an assertionMethod key of its
+	// writer now (by Now), not only at the entry's time. Entry times are
+	// asserted by the writer, so without it a key that was removed can
+	// still sign entries dated back to when it was valid. Default false:
+	// the key must be valid at the entry's time only.
+	CurrentWriterKeys bool
 	// Now returns the current time for VerifyWriter. Default time.Now.
 	Now func() time.Time
 	// CacheOperations is how many verified operations (and operation

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -412,6 +413,28 @@ func TestWriterVerifier(t *testing.T) {
 			require.ErrorIs(t, err, ledger.ErrWriterRejected)
 			require.ErrorIs(t, err, tc.err)
 			require.Equal(t, before, logSize(t, l), "a rejected entry stores nothing")
+		})
+	}
+}
+
+func TestCurrentWriterKeys(t *testing.T) {
+	ctx := context.Background()
+	for _, current := range []bool{false, true} {
+		t.Run(fmt.Sprint("current=", current), func(t *testing.T) {
+			l, _ := testLog(t, true, Config{CurrentWriterKeys: current, Now: func() time.Time { return baseTime.Add(2 * time.Hour) }})
+			f := newFixture(t)
+			publish(t, l, f.did, f.genesis, f.k[1])
+			publish(t, l, f.did, f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(mustKey(t, KeyTypeEd25519))), f.k[0])
+			// The removed device key signs an entry back-dated to when it was valid.
+			e := &ledger.Entry{Kind: ledger.KindRecordAnchored, Subject: ledger.DeriveSubjectTag("record", "r"), Writer: f.did,
+				Time: f.t0.Add(time.Minute), Digest: ledger.Digest(sha256.Sum256([]byte("x")))}
+			require.NoError(t, SignEntry(e, f.device))
+			_, err := l.Append(ctx, e)
+			if current {
+				require.ErrorIs(t, err, ErrBadSignature)
+			} else {
+				require.NoError(t, err)
+			}
 		})
 	}
 }
