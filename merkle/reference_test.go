@@ -1,7 +1,6 @@
 package merkle
 
 import (
-	"fmt"
 	"math/bits"
 	"testing"
 
@@ -170,5 +169,3 @@ func hashList(t *testing.T, hexes []string) []Hash {
 	}
 	return out
 }
-
-func (h hexHash) String() string { return fmt.Sprintf("%q", string(h)) }
