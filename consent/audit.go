@@ -48,18 +48,16 @@ func (r *Registry) Authorize(ctx context.Context, req *Request) (*Access, error)
 	if err := req.validate(); err != nil {
 		return a, err
 	}
+	// Decide under mu so that the consent state recorded is the one used.
 	r.mu.Lock()
 	st, err := r.loadLocked(ctx, req.Patient)
 	var state uint64
-	ev := r.ev.Load()
-	if st != nil {
+	if err == nil {
 		state = st.state
+		err = r.DecideInto(req, &a.Decision)
 	}
 	r.mu.Unlock()
 	if err != nil {
-		return a, err
-	}
-	if err := ev.DecideInto(req, &a.Decision); err != nil {
 		return a, err
 	}
 	rec := AccessRecord{Request: *req, Decision: a.Decision, ConsentState: state}

@@ -103,6 +103,9 @@ var (
 	// ErrOutOfOrder reports a grant or revocation dated before the
 	// patient's previous one.
 	ErrOutOfOrder = errors.New("consent: entry dated before the patient's previous consent entry")
+	// ErrNotLoaded reports a decision asked of a Registry for a patient
+	// whose consents it has not loaded from the ledger.
+	ErrNotLoaded = errors.New("consent: patient's consents not loaded")
 	// ErrInvalidConfig reports a RegistryConfig without a required field.
 	ErrInvalidConfig = errors.New("consent: invalid configuration")
 	// ErrRecorderSignature reports an access entry whose recorder

@@ -336,6 +336,11 @@ func (e *Evaluator) Decide(r *Request) (*Decision, error) {
 // it does not allocate. On error, d is a denial with ReasonInvalid. It is
 // pure: no I/O, no clock (the request carries its time).
 func (e *Evaluator) DecideInto(r *Request, d *Decision) error {
+	return e.decide(e.patients[r.Patient], r, d)
+}
+
+// decide decides r against idx, the patient's index (nil: no consents).
+func (e *Evaluator) decide(idx *patientIndex, r *Request, d *Decision) error {
 	d.reset()
 	if err := r.validate(); err != nil {
 		return err
@@ -343,7 +348,7 @@ func (e *Evaluator) DecideInto(r *Request, d *Decision) error {
 	pr := preparedRequest{Request: r, action: 1 << r.Action, purpose: r.Purpose.bit(), labels: labelMask(r.Resource.Labels)}
 	effect, reason := NoConsent, ReasonNoConsentDefault
 	var redact uint64
-	if idx := e.patients[r.Patient]; idx != nil {
+	if idx != nil {
 		effect, reason, redact = e.combine(idx, &pr, d)
 	}
 	d.Effect, d.Reason = effect, reason

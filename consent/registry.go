@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/healthledger/healthledger/ledger"
@@ -84,16 +83,25 @@ type RegistryConfig struct {
 }
 
 // Registry keeps patients' consents on a ledger: it verifies and appends
-// grants and revocations, rebuilds the evaluator by replaying the ledger,
-// records access decisions, re-evaluates recorded decisions and lists a
-// patient's accesses. It is safe for concurrent use. A Registry sees its
-// own submissions at once and other writers' after [Registry.Sync].
+// grants and revocations, compiles each patient's consents by replaying
+// the ledger, decides without I/O ([Registry.DecideInto]), records access
+// decisions ([Registry.Authorize]), re-evaluates recorded decisions and
+// lists a patient's accesses. It is safe for concurrent use. A Registry
+// sees its own submissions at once and other writers' after
+// [Registry.Sync]. Updating one patient recompiles only that patient.
 type Registry struct {
 	cfg RegistryConfig
 
+	base *Evaluator // configuration only; decides against indexes below
+
 	mu       sync.Mutex               // serializes scans and submissions
 	patients map[string]*patientState // guarded by mu
-	ev       atomic.Pointer[Evaluator]
+
+	// idxMu guards indexes, the compiled consents of every loaded patient
+	// (nil entries never; a loaded patient without consents has an empty
+	// index). Writers hold mu too, so indexes change in step with patients.
+	idxMu   sync.RWMutex
+	indexes map[string]*patientIndex
 }
 
 // patientState is a patient's replayed consent state.
@@ -123,18 +131,37 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	ev, err := New(cfg.Evaluator, nil)
+	base, err := New(cfg.Evaluator, nil)
 	if err != nil {
 		return nil, err
 	}
-	r := &Registry{cfg: cfg, patients: map[string]*patientState{}}
-	r.ev.Store(ev)
-	return r, nil
+	return &Registry{cfg: cfg, base: base, patients: map[string]*patientState{}, indexes: map[string]*patientIndex{}}, nil
 }
 
-// Evaluator returns the current evaluator: every loaded patient's active
-// consents. Deciding with it does no I/O.
-func (r *Registry) Evaluator() *Evaluator { return r.ev.Load() }
+// DecideInto decides r from the consents of r.Patient the registry has
+// loaded, without I/O and, with a reused Decision, without allocating. A
+// patient that was never loaded (by Sync, Submit, Active or Authorize) is
+// an error wrapping ErrNotLoaded and a denial, never a no-consent default.
+func (r *Registry) DecideInto(req *Request, d *Decision) error {
+	r.idxMu.RLock()
+	idx, ok := r.indexes[req.Patient]
+	r.idxMu.RUnlock()
+	if !ok {
+		d.reset()
+		if err := req.validate(); err != nil {
+			return err
+		}
+		return ErrNotLoaded
+	}
+	return r.base.decide(idx, req, d)
+}
+
+// Decide is DecideInto with a new Decision.
+func (r *Registry) Decide(req *Request) (*Decision, error) {
+	d := &Decision{}
+	err := r.DecideInto(req, d)
+	return d, err
+}
 
 // SubjectTag returns the subject tag of a patient's entries.
 func (r *Registry) SubjectTag(patient string) ledger.SubjectTag { return r.cfg.SubjectTag(patient) }
@@ -257,11 +284,13 @@ func (r *Registry) rebuildLocked(patient string, st *patientState) error {
 	for i := range st.grants {
 		cs[i] = st.grants[i].consent
 	}
-	ev, err := r.ev.Load().WithPatient(patient, cs)
+	idx, err := compilePatient(cs)
 	if err != nil {
 		return err
 	}
-	r.ev.Store(ev)
+	r.idxMu.Lock()
+	r.indexes[patient] = idx
+	r.idxMu.Unlock()
 	return nil
 }
 

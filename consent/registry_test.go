@@ -96,14 +96,18 @@ func TestGrantRevokeReplay(t *testing.T) {
 			}
 			w := newWorld(t, s)
 			req := w.request()
-			d, err := w.reg.Evaluator().Decide(&req)
+			d, err := w.reg.Decide(&req)
+			require.ErrorIs(t, err, ErrNotLoaded, "a patient never loaded is not a no-consent")
+			require.False(t, d.Allowed)
+			require.NoError(t, w.reg.Sync(ctx, patient))
+			d, err = w.reg.Decide(&req)
 			require.NoError(t, err)
 			require.Equal(t, NoConsent, d.Effect)
 
 			careID := w.submitGrant(careTeamOnly(Provision{Labels: []Label{LabelPsychiatry}}))
 			denyID := w.submitGrant(active(Permit, Provision{Actors: []ActorMatch{{Organization: orgUniv}}}))
 			req = w.request()
-			d, err = w.reg.Evaluator().Decide(&req)
+			d, err = w.reg.Decide(&req)
 			require.NoError(t, err)
 			require.True(t, d.Allowed)
 			require.Equal(t, []Basis{{Consent: careID, Path: "1", Effect: Permit}, {Consent: denyID, Effect: Permit}}, d.Basis)
@@ -267,4 +271,15 @@ func TestBreakGlassFailsClosedWithoutAudit(t *testing.T) {
 	require.ErrorIs(t, err, ErrMissingPurpose)
 	require.False(t, a.Decision.Allowed)
 	require.False(t, errors.Is(err, ErrAuditRequired))
+}
+
+func TestRegistryDecideDoesNotAllocate(t *testing.T) {
+	w := newWorld(t, nil)
+	w.submitGrant(careTeamOnly(Provision{Labels: []Label{LabelPsychiatry}}))
+	req := w.request()
+	var d Decision
+	require.NoError(t, w.reg.DecideInto(&req, &d))
+	require.True(t, d.Allowed)
+	allocs := testing.AllocsPerRun(100, func() { _ = w.reg.DecideInto(&req, &d) })
+	require.Zero(t, allocs)
 }
