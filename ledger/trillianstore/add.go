@@ -88,6 +88,8 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 // finish fetches every proof against head (those not fetched at head yet),
 // verifies them, signs head and builds the result.
 func (s *Store) finish(ctx context.Context, b *batch, head ledger.TreeHead, sign ledger.SignFunc) (ledger.AddResult, error) {
+	start := time.Now()
+	defer func() { s.cfg.Logger.Debug("trillianstore: proofs and signature", "leaves", len(b.uniq), "took", time.Since(start)) }()
 	err := s.fanOut(ctx, len(b.uniq), func(ctx context.Context, k int) error {
 		if b.proofs[k] == nil || b.proofAt[k] != head.Size {
 			p, err := s.inclusionProof(ctx, b.index[k], head.Size)

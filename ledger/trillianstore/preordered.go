@@ -72,19 +72,46 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 				ErrTreeMismatch, round)
 		}
 		start := head.Size
-		sent, err := s.sequence(ctx, b, todo, start)
+		t0 := time.Now()
+		sent, allOK, err := s.sequence(ctx, b, todo, start)
 		s.frontier = max(s.frontier, start+uint64(sent))
 		if err != nil {
 			return ledger.TreeHead{}, err
 		}
+		t1 := time.Now()
 		if head, err = s.awaitSize(ctx, start+uint64(sent)); err != nil {
 			return ledger.TreeHead{}, err
 		}
-		leaves, err := s.leavesByRange(ctx, start, sent)
+		s.cfg.Logger.Debug("trillianstore: preordered batch", "leaves", sent,
+			"sequence", t1.Sub(t0), "integrate", time.Since(t1), "conflicts", !allOK)
+		rest, err := s.claim(ctx, b, todo, start, allOK)
 		if err != nil {
 			return ledger.TreeHead{}, err
 		}
-		var rest []int
+		if len(rest) == 0 {
+			s.localProofs(ctx, b, todo, start, head.Size)
+			return head, nil
+		}
+		todo = rest
+	}
+}
+
+// claim records the indices [start, start+len(todo)) for the leaves of todo
+// and returns those that did not get theirs. If Trillian accepted every leaf
+// (allOK), each index holds the leaf sent to it, which finish confirms by
+// verifying its inclusion proof against the signed root; otherwise the
+// range is read back to see which indices were already taken.
+func (s *Store) claim(ctx context.Context, b *batch, todo []int, start uint64, allOK bool) ([]int, error) {
+	var rest []int
+	if allOK {
+		for j, k := range todo {
+			b.index[k], b.existed[k] = start+uint64(j), false
+		}
+	} else {
+		leaves, err := s.leavesByRange(ctx, start, len(todo))
+		if err != nil {
+			return nil, err
+		}
 		for j, k := range todo {
 			h := b.leaf(k).Hash
 			if !bytes.Equal(leaves[j].MerkleLeafHash, h[:]) {
@@ -93,12 +120,15 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 			}
 			b.index[k], b.existed[k] = start+uint64(j), false
 		}
-		if len(rest) == 0 {
-			s.localProofs(ctx, b, todo, start, head.Size)
-			return head, nil
-		}
-		todo = rest
 	}
+	if len(rest) == 0 && s.hashes.next == start && s.hashes.prefixes != nil {
+		// The index is current up to start: extend it without a read.
+		for _, k := range todo {
+			s.hashes.prefixes[prefixOf(b.leaf(k).Hash)] = struct{}{}
+		}
+		s.hashes.next = start + uint64(len(todo))
+	}
+	return rest, nil
 }
 
 // mergeSorted merges two increasing lists of distinct leaves.
@@ -133,8 +163,8 @@ func markExisted(b *batch, before, after []int) {
 // a prefix of todo. A per-leaf ALREADY_EXISTS or FAILED_PRECONDITION status
 // means the index was already taken (by this leaf or another one); the
 // caller reads the range back to tell which.
-func (s *Store) sequence(ctx context.Context, b *batch, todo []int, start uint64) (int, error) {
-	sent := 0
+func (s *Store) sequence(ctx context.Context, b *batch, todo []int, start uint64) (sent int, allOK bool, err error) {
+	allOK = true
 	for sent < len(todo) {
 		n := min(s.cfg.BatchSize, len(todo)-sent)
 		req := &trillian.AddSequencedLeavesRequest{LogId: s.cfg.TreeID, Leaves: make([]*trillian.LogLeaf, n)}
@@ -153,18 +183,23 @@ func (s *Store) sequence(ctx context.Context, b *batch, todo []int, start uint64
 			return err
 		})
 		if err != nil {
-			return sent, err
+			return sent, false, err
+		}
+		if len(resp.Results) != n {
+			return sent, false, corruptf("AddSequencedLeaves returned %d results for %d leaves", len(resp.Results), n)
 		}
 		for _, r := range resp.Results {
 			switch code := codes.Code(r.GetStatus().GetCode()); code {
-			case codes.OK, codes.AlreadyExists, codes.FailedPrecondition:
+			case codes.OK:
+			case codes.AlreadyExists, codes.FailedPrecondition:
+				allOK = false
 			default:
-				return sent, fmt.Errorf("%w: AddSequencedLeaves status %v", ErrRejected, code)
+				return sent, false, fmt.Errorf("%w: AddSequencedLeaves status %v", ErrRejected, code)
 			}
 		}
 		sent += n
 	}
-	return sent, nil
+	return sent, allOK, nil
 }
 
 // awaitSize polls Trillian until its tree has at least size leaves.
