@@ -89,7 +89,9 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 // verifies them, signs head and builds the result.
 func (s *Store) finish(ctx context.Context, b *batch, head ledger.TreeHead, sign ledger.SignFunc) (ledger.AddResult, error) {
 	start := time.Now()
-	defer func() { s.cfg.Logger.Debug("trillianstore: proofs and signature", "leaves", len(b.uniq), "took", time.Since(start)) }()
+	defer func() {
+		s.cfg.Logger.Debug("trillianstore: proofs and signature", "leaves", len(b.uniq), "took", time.Since(start))
+	}()
 	err := s.fanOut(ctx, len(b.uniq), func(ctx context.Context, k int) error {
 		if b.proofs[k] == nil || b.proofAt[k] != head.Size {
 			p, err := s.inclusionProof(ctx, b.index[k], head.Size)
