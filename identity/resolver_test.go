@@ -450,3 +450,67 @@ func TestWriterVerifierOnEmptyLog(t *testing.T) {
 	publish(t, l, f.did, f.genesis, f.k[1])
 	require.Equal(t, uint64(1), logSize(t, l))
 }
+
+func TestMalformedEntriesOnSubjectAreIgnored(t *testing.T) {
+	ctx := context.Background()
+	l, r := testLog(t, false, Config{})
+	f := newFixture(t)
+	publish(t, l, f.did, f.genesis, f.k[1])
+	good, err := OperationEntry(f.did, f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(f.device)), f.k[0])
+	require.NoError(t, err)
+	for name, mod := range map[string]func(e *ledger.Entry){
+		"record kind":     func(e *ledger.Entry) { e.Kind = ledger.KindRecordAnchored },
+		"kind mismatch":   func(e *ledger.Entry) { e.Kind = KindRotate },
+		"digest mismatch": func(e *ledger.Entry) { e.Digest[0] ^= 1 },
+		"time mismatch":   func(e *ledger.Entry) { e.Time = e.Time.Add(time.Second) },
+		"body not an op":  func(e *ledger.Entry) { e.Body = []byte("x"); e.Digest = sha256.Sum256(e.Body) },
+		"writer is other": func(e *ledger.Entry) { e.Writer = newFixture(t).did },
+		"unknown id kind": func(e *ledger.Entry) { e.Kind = ledger.KindIdentityLast },
+	} {
+		e := *good
+		mod(&e)
+		e.Subject = SubjectTag(f.did)
+		_, err := l.Append(ctx, &e)
+		require.NoError(t, err, name)
+	}
+	op, err := OperationFromEntry(f.did, good)
+	require.NoError(t, err)
+	publish(t, l, f.did, op, f.k[0])
+	res, err := r.Resolve(ctx, f.did)
+	require.NoError(t, err)
+	require.Equal(t, uint64(8), res.Metadata.LogIndex)
+	rejected := 0
+	for _, h := range res.History {
+		if h.Status == StatusRejected {
+			rejected++
+		}
+	}
+	require.Equal(t, 7, rejected, "every malformed entry is recorded as rejected")
+}
+
+func TestHolderSignEntry(t *testing.T) {
+	ctx := context.Background()
+	l, r := testLog(t, true, Config{Now: func() time.Time { return baseTime }})
+	f := newFixture(t)
+	publish(t, l, f.did, f.genesis, f.k[1])
+	h, err := NewHolder(f.did, f.did+"#key-1", f.device)
+	require.NoError(t, err)
+	require.Equal(t, f.did, h.DID())
+	require.Equal(t, f.did+"#key-1", h.KeyID())
+	e := &ledger.Entry{Kind: ledger.KindRecordAccessed, Subject: ledger.DeriveSubjectTag("record", "r"), Time: f.t0.Add(time.Minute)}
+	require.NoError(t, h.SignEntry(e))
+	require.Equal(t, f.did, e.Writer)
+	_, err = l.Append(ctx, e)
+	require.NoError(t, err)
+	require.NoError(t, r.VerifyWriter(ctx, e))
+	for name, args := range map[string][2]string{
+		"key id of another DID":  {f.did, "did:hl:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa#key-1"},
+		"no fragment":            {f.did, f.did},
+		"did:key with other key": {f.device.Public().DIDKey(), f.device.Public().DIDKey() + "#" + f.k[0].Public().Multibase()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := NewHolder(args[0], args[1], f.device)
+			require.ErrorIs(t, err, ErrMalformedDID)
+		})
+	}
+}
