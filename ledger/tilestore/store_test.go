@@ -1,0 +1,339 @@
+package tilestore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/ledger/storetest"
+	"github.com/healthledger/healthledger/ledger/tilestore"
+	"github.com/healthledger/healthledger/merkle"
+	"github.com/stretchr/testify/require"
+)
+
+// mapBackend is a tilestore.Backend in maps, with switches that make its
+// calls fail, for the engine's fault paths. It survives its own Close so
+// that a test can reopen a Store over it, as over a directory.
+type mapBackend struct {
+	mu         sync.RWMutex // guards every field
+	leaves     [][]byte
+	index      map[merkle.Hash]uint64
+	subjects   map[ledger.SubjectTag][]uint64
+	tiles      map[merkle.TileID][]byte
+	head       ledger.TreeHead
+	checkpoint []byte
+	commits    int
+
+	failCommit, failReadIndex, failReadTile, failReadHead error
+}
+
+func newMapBackend() *mapBackend {
+	return &mapBackend{
+		index:    map[merkle.Hash]uint64{},
+		subjects: map[ledger.SubjectTag][]uint64{},
+		tiles:    map[merkle.TileID][]byte{},
+	}
+}
+
+func (b *mapBackend) set(f func(b *mapBackend)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f(b)
+}
+
+func (b *mapBackend) Commit(ctx context.Context, c *tilestore.Commit) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failCommit != nil {
+		return b.failCommit
+	}
+	for _, l := range c.Leaves {
+		if l.Index != uint64(len(b.leaves)) {
+			return fmt.Errorf("leaf index %d, want %d", l.Index, len(b.leaves))
+		}
+		b.leaves = append(b.leaves, append([]byte(nil), l.Data...))
+		b.index[l.Hash] = l.Index
+		b.subjects[l.Subject] = append(b.subjects[l.Subject], l.Index)
+	}
+	for _, t := range c.Tiles {
+		b.tiles[t.ID] = append([]byte(nil), t.Data...)
+	}
+	b.head, b.checkpoint = c.Head, append([]byte(nil), c.Checkpoint...)
+	b.commits++
+	return nil
+}
+
+func (b *mapBackend) ReadHead(ctx context.Context) (ledger.TreeHead, []byte, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.failReadHead != nil {
+		return ledger.TreeHead{}, nil, b.failReadHead
+	}
+	if b.head.Size == 0 {
+		return ledger.TreeHead{}, nil, ledger.ErrEmptyLog
+	}
+	return b.head, b.checkpoint, nil
+}
+
+func (b *mapBackend) ReadLeaf(ctx context.Context, i uint64) ([]byte, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if i >= uint64(len(b.leaves)) {
+		return nil, fmt.Errorf("%w: leaf %d", ledger.ErrNotFound, i)
+	}
+	return b.leaves[i], nil
+}
+
+func (b *mapBackend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.failReadIndex != nil {
+		return 0, b.failReadIndex
+	}
+	i, ok := b.index[h]
+	if !ok {
+		return 0, fmt.Errorf("%w: leaf hash", ledger.ErrNotFound)
+	}
+	return i, nil
+}
+
+func (b *mapBackend) ReadTile(ctx context.Context, id merkle.TileID) ([]byte, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.failReadTile != nil {
+		return nil, b.failReadTile
+	}
+	data, ok := b.tiles[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: tile %v", ledger.ErrNotFound, id)
+	}
+	return data, nil
+}
+
+func (b *mapBackend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start uint64, limit int) ([]uint64, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	all := b.subjects[s]
+	i := sort.Search(len(all), func(i int) bool { return all[i] >= start })
+	return append([]uint64(nil), all[i:min(len(all), i+limit)]...), nil
+}
+
+func (b *mapBackend) Close() error { return nil }
+
+var _ tilestore.Backend = (*mapBackend)(nil)
+
+func open(t *testing.T, b *mapBackend, cacheSize int) *tilestore.Store {
+	t.Helper()
+	st, err := tilestore.Open(context.Background(), tilestore.Config{Backend: b, TileCacheSize: cacheSize})
+	require.NoError(t, err)
+	return st
+}
+
+// The engine passes the conformance suite with a cache of a single full
+// tile (every proof goes to the backend) and with the default cache, and
+// a Store reopened over the same backend restores the tree.
+func TestConformance(t *testing.T) {
+	for _, cache := range []int{1, 0} {
+		t.Run(fmt.Sprintf("tile cache %d", cache), func(t *testing.T) {
+			var mu sync.Mutex
+			backends := map[ledger.Store]*mapBackend{}
+			reg := func(st *tilestore.Store, b *mapBackend) ledger.Store {
+				mu.Lock()
+				defer mu.Unlock()
+				backends[st] = b
+				return st
+			}
+			storetest.RunHarness(t, storetest.Harness{
+				Open: func(t *testing.T) ledger.Store {
+					b := newMapBackend()
+					return reg(open(t, b, cache), b)
+				},
+				Reopen: func(t *testing.T, closed ledger.Store) ledger.Store {
+					mu.Lock()
+					b := backends[closed]
+					mu.Unlock()
+					require.NotNil(t, b)
+					return reg(open(t, b, cache), b)
+				},
+			})
+		})
+	}
+}
+
+var errIO = errors.New("i/o error")
+
+func newSign(t *testing.T) ledger.SignFunc {
+	skey, _, err := ledger.GenerateKey("test.healthledger.example/tilestore")
+	require.NoError(t, err)
+	s, err := ledger.NewSigner(skey)
+	require.NoError(t, err)
+	return func(h ledger.TreeHead) ([]byte, error) {
+		return ledger.SignCheckpoint(s, ledger.Checkpoint{Origin: "test.healthledger.example/tilestore", Size: h.Size, Root: h.Root})
+	}
+}
+
+func makeLeaves(t *testing.T, tag string, n int) []ledger.Leaf {
+	out := make([]ledger.Leaf, n)
+	for i := range out {
+		e := &ledger.Entry{
+			Kind:    ledger.KindRecordAnchored,
+			Subject: ledger.DeriveSubjectTag("tilestore", fmt.Sprint(i%3)),
+			Writer:  "did:key:z6MkTilestoreTest",
+			Time:    time.Date(2026, 11, 22, 0, 0, 0, i, time.UTC),
+			Digest:  ledger.Digest(merkle.HashLeaf([]byte(fmt.Sprintf("%s/%d", tag, i)))),
+		}
+		data, err := e.MarshalBinary()
+		require.NoError(t, err)
+		out[i] = ledger.Leaf{Data: data, Hash: merkle.HashLeaf(data), Subject: e.Subject}
+	}
+	return out
+}
+
+// Backend failures surface as errors wrapping the backend's error, and a
+// failed Add changes nothing: no commit, no signature, the same head.
+func TestBackendFailures(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		fail   func(b *mapBackend)
+		call   func(st *tilestore.Store, sign ledger.SignFunc) error
+		signed bool // whether SignFunc may have been called
+	}{
+		{"dedup lookup fails", func(b *mapBackend) { b.failReadIndex = errIO }, func(st *tilestore.Store, sign ledger.SignFunc) error {
+			_, err := st.Add(ctx, makeLeaves(t, "new", 5), sign)
+			return err
+		}, false},
+		{"commit fails", func(b *mapBackend) { b.failCommit = errIO }, func(st *tilestore.Store, sign ledger.SignFunc) error {
+			_, err := st.Add(ctx, makeLeaves(t, "new", 5), sign)
+			return err
+		}, true},
+		{"tile read fails", func(b *mapBackend) { b.failReadTile = errIO }, func(st *tilestore.Store, sign ledger.SignFunc) error {
+			_, err := st.InclusionProof(ctx, 3, 300)
+			return err
+		}, false},
+		{"tile read fails for a leaf", func(b *mapBackend) { b.failReadTile = errIO }, func(st *tilestore.Store, sign ledger.SignFunc) error {
+			_, err := st.Leaf(ctx, 3)
+			return err
+		}, false},
+		{"index read fails", func(b *mapBackend) { b.failReadIndex = errIO }, func(st *tilestore.Store, sign ledger.SignFunc) error {
+			_, err := st.IndexOf(ctx, merkle.Hash{})
+			return err
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newMapBackend()
+			st := open(t, b, 1)
+			defer st.Close()
+			sign := newSign(t)
+			_, err := st.Add(ctx, makeLeaves(t, "old", 600), sign)
+			require.NoError(t, err)
+			head, commits := st.Head(), b.commits
+			calls := 0
+			counting := func(h ledger.TreeHead) ([]byte, error) { calls++; return sign(h) }
+
+			b.set(tt.fail)
+			require.ErrorIs(t, tt.call(st, counting), errIO)
+			b.set(func(b *mapBackend) { b.failCommit, b.failReadIndex, b.failReadTile = nil, nil, nil })
+			require.Equal(t, head, st.Head())
+			require.Equal(t, commits, b.commits)
+			if !tt.signed {
+				require.Zero(t, calls, "nothing to sign when Add fails before the tree grows")
+			}
+			res, err := st.Add(ctx, makeLeaves(t, "new", 5), sign)
+			require.NoError(t, err)
+			require.Equal(t, head.Size, res.Indices[0], "the next Add continues where the store was")
+			require.NoError(t, st.Check(ctx, nil))
+		})
+	}
+}
+
+// Open refuses a backend whose tiles do not give the stored root, or whose
+// head cannot be read, and reports a missing backend.
+func TestOpenRefuses(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		tamper func(b *mapBackend)
+		want   error
+	}{
+		{"head root", func(b *mapBackend) { b.head.Root[3] ^= 1 }, ledger.ErrCorrupt},
+		{"head size", func(b *mapBackend) { b.head.Size++ }, ledger.ErrCorrupt},
+		{"edge tile", func(b *mapBackend) { b.tiles[merkle.TileID{Level: 0, Index: 2}][5] ^= 1 }, ledger.ErrCorrupt},
+		{"level 1 edge tile lost", func(b *mapBackend) { delete(b.tiles, merkle.TileID{Level: 1, Index: 0}) }, ledger.ErrCorrupt},
+		{"head unreadable", func(b *mapBackend) { b.failReadHead = errIO }, errIO},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newMapBackend()
+			st := open(t, b, 0)
+			_, err := st.Add(ctx, makeLeaves(t, "open", 600), newSign(t))
+			require.NoError(t, err)
+			require.NoError(t, st.Close())
+			open(t, b, 0).Close() // an untouched backend opens
+			b.set(tt.tamper)
+			_, err = tilestore.Open(ctx, tilestore.Config{Backend: b})
+			require.ErrorIs(t, err, tt.want)
+		})
+	}
+	t.Run("no backend", func(t *testing.T) {
+		_, err := tilestore.Open(ctx, tilestore.Config{})
+		require.Error(t, err)
+	})
+}
+
+// Adds from many goroutines at once (several frontends of one store) place
+// every distinct leaf exactly once, densely, whatever the interleaving.
+func TestConcurrentAddsDeduplicate(t *testing.T) {
+	ctx := context.Background()
+	b := newMapBackend()
+	st := open(t, b, 0)
+	defer st.Close()
+	sign := newSign(t)
+	all := makeLeaves(t, "concurrent", 500)
+	const writers = 8
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			// Overlapping, shifted windows of the same leaves, in batches.
+			for lo := w * 20; lo < len(all); lo += 50 {
+				batch := all[lo:min(lo+70, len(all))]
+				res, err := st.Add(ctx, batch, sign)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for i, l := range batch {
+					if got := merkle.HashLeaf(mustLeaf(ctx, st, res.Indices[i])); got != l.Hash {
+						t.Errorf("leaf at index %d of an Add result is another leaf", res.Indices[i])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, uint64(len(all)), st.Head().Size, "each leaf once")
+	seen := map[uint64]merkle.Hash{}
+	for i := range all {
+		idx, err := st.IndexOf(ctx, all[i].Hash)
+		require.NoError(t, err)
+		_, dup := seen[idx]
+		require.False(t, dup, "index %d twice", idx)
+		seen[idx] = all[i].Hash
+	}
+	require.NoError(t, st.Check(ctx, nil))
+}
+
+func mustLeaf(ctx context.Context, st *tilestore.Store, i uint64) []byte {
+	data, err := st.Leaf(ctx, i)
+	if err != nil {
+		return nil
+	}
+	return data
+}
