@@ -48,7 +48,8 @@
 // A [Registry] keeps consents on a ledger (see SPEC.md for the entries):
 // grants and revocations are entries written and signed by the patient's
 // DID key, checked through a [SignatureChecker] (package identity's
-// Resolver implements it); [Registry.Authorize] decides and records each
+// Resolver implements it); [Registry.DecideInto] decides from the
+// replayed consents without I/O; [Registry.Authorize] decides and records each
 // decision as an access entry with a receipt; [Registry.Reevaluate]
 // rebuilds the consents as they were when a decision was made and decides
 // again; [Registry.AccessReport] lists a patient's accesses with a receipt

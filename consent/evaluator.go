@@ -92,7 +92,8 @@ func New(cfg Config, consents []Consent) (*Evaluator, error) {
 }
 
 // WithPatient returns a copy of e in which the patient's consents are
-// exactly consents (all of which must be about that patient).
+// exactly consents (all of which must be about that patient). The copy
+// costs O(number of patients); a [Registry] updates one patient in place.
 func (e *Evaluator) WithPatient(patient string, consents []Consent) (*Evaluator, error) {
 	for i := range consents {
 		if consents[i].Patient != patient {
