@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -38,8 +39,11 @@ func TestParse(t *testing.T) {
 	f, err := os.Open(filepath.Join("testdata", "sample.txt"))
 	require.NoError(t, err)
 	defer f.Close()
-	all, err := parse(f)
+	res, err := parse(f)
 	require.NoError(t, err)
+	require.Equal(t, map[string]string{"goos": "linux", "goarch": "amd64", "cpu": "Example CPU"}, res.Env)
+	require.Equal(t, "2", res.Procs)
+	all := res.Series
 	byName := map[string]*series{}
 	for _, s := range all {
 		byName[s.Name] = s
@@ -157,4 +161,27 @@ func TestRunErrors(t *testing.T) {
 			require.Error(t, run(tt.args, strings.NewReader(tt.input), &out))
 		})
 	}
+}
+
+// FuzzParse checks that any input either fails cleanly or yields series
+// whose every unit has at most one value per run, and renders.
+func FuzzParse(f *testing.F) {
+	sample, err := os.ReadFile(filepath.Join("testdata", "sample.txt"))
+	require.NoError(f, err)
+	f.Add(string(sample))
+	f.Add("BenchmarkX\nlog\n10 5 ns/op\n")
+	f.Add("BenchmarkX-2 1 NaN ns/op\n")
+	f.Fuzz(func(t *testing.T, input string) {
+		res, err := parse(strings.NewReader(input))
+		if err != nil {
+			return
+		}
+		for _, s := range res.Series {
+			for _, vs := range s.Values {
+				require.LessOrEqual(t, len(vs), s.Runs)
+			}
+		}
+		var out bytes.Buffer
+		require.NoError(t, writeTable(&out, res.Series, regexp.MustCompile("Tessera")))
+	})
 }

@@ -56,12 +56,15 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	if len(inputs) == 0 {
 		inputs = append(inputs, stdin)
 	}
-	all, err := parse(io.MultiReader(inputs...))
+	res, err := parse(io.MultiReader(inputs...))
 	if err != nil {
 		return err
 	}
-	if len(all) == 0 {
+	if len(res.Series) == 0 {
 		return errors.New("no benchmark results in the input")
 	}
-	return writeTable(stdout, all, re)
+	if err := writeEnv(stdout, res); err != nil {
+		return err
+	}
+	return writeTable(stdout, res.Series, re)
 }

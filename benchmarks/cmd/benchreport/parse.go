@@ -23,23 +23,44 @@ type series struct {
 }
 
 // procsSuffix matches the -GOMAXPROCS suffix go test appends to names.
-var procsSuffix = regexp.MustCompile(`-\d+$`)
+var procsSuffix = regexp.MustCompile(`-(\d+)$`)
+
+// results is everything parse found in one input.
+type results struct {
+	// Series has one entry per benchmark, in order of first appearance.
+	Series []*series
+	// Env holds the first value of each "goos:", "goarch:" and "cpu:"
+	// header line.
+	Env map[string]string
+	// Procs is the GOMAXPROCS suffix of the first result line, or "".
+	Procs string
+}
+
+// envKeys are the header lines parse keeps.
+var envKeys = []string{"goos", "goarch", "cpu"}
 
 // parse reads `go test -bench` output and returns one series per benchmark,
 // in order of first appearance. Lines that are not benchmark results are
 // ignored. A result whose name line was split from its numbers (because the
 // benchmark printed something in between) is joined back.
-func parse(r io.Reader) ([]*series, error) {
+func parse(r io.Reader) (*results, error) {
 	var (
-		order   []*series
+		res     = &results{Env: map[string]string{}}
 		byName  = map[string]*series{}
 		pending string // a "BenchmarkX" line still waiting for its numbers
 	)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for lineNo := 1; sc.Scan(); lineNo++ {
-		fields := strings.Fields(sc.Text())
+		line := sc.Text()
+		fields := strings.Fields(line)
 		if len(fields) == 0 {
+			continue
+		}
+		if key, value, ok := envLine(line); ok {
+			if _, seen := res.Env[key]; !seen {
+				res.Env[key] = value
+			}
 			continue
 		}
 		if strings.HasPrefix(fields[0], "Benchmark") {
@@ -58,11 +79,14 @@ func parse(r io.Reader) ([]*series, error) {
 			continue // e.g. "BenchmarkX --- FAIL" or a log line
 		}
 		name := procsSuffix.ReplaceAllString(fields[0], "")
+		if m := procsSuffix.FindStringSubmatch(fields[0]); m != nil && res.Procs == "" {
+			res.Procs = m[1]
+		}
 		s := byName[name]
 		if s == nil {
 			s = &series{Name: name, Values: map[string][]float64{}}
 			byName[name] = s
-			order = append(order, s)
+			res.Series = append(res.Series, s)
 		}
 		if err := s.add(fields[2:]); err != nil {
 			return nil, fmt.Errorf("line %d: %w", lineNo, err)
@@ -71,7 +95,18 @@ func parse(r io.Reader) ([]*series, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	return order, nil
+	return res, nil
+}
+
+// envLine recognises a "key: value" header line of go test output for one
+// of envKeys.
+func envLine(line string) (key, value string, ok bool) {
+	for _, k := range envKeys {
+		if v, found := strings.CutPrefix(line, k+":"); found {
+			return k, strings.TrimSpace(v), true
+		}
+	}
+	return "", "", false
 }
 
 // add records one result line's value/unit pairs.
