@@ -60,8 +60,8 @@ start_servers() {
 
 up() {
 	if [[ -f "$state" ]]; then
-		echo "trillian: $state exists; run '$0 down' first" >&2
-		exit 1
+		echo "trillian: $state exists from an earlier run; stopping that one first"
+		down
 	fi
 	"$here/trillian/build.sh" "$bin"
 	mkdir -p "$dir"

@@ -1,0 +1,51 @@
+package trillianstore
+
+import (
+	"testing"
+
+	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/ledger/storetest"
+	"google.golang.org/grpc"
+)
+
+// conformance runs the shared ledger.Store conformance suite on trees of
+// the given mode served over cc.
+func conformance(t *testing.T, cc grpc.ClientConnInterface, mode Mode) {
+	signer, verifier := testSigner(t)
+	sign := SignWith(signer, storetest.Origin)
+	open := func(t *testing.T, tree int64) ledger.Store {
+		s, err := Open(t.Context(), Config{Conn: cc, TreeID: tree, Mode: mode, Sign: sign})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	storetest.RunHarness(t, storetest.Harness{
+		Open: func(t *testing.T) ledger.Store { return open(t, newTree(t, cc, mode)) },
+		Reopen: func(t *testing.T, closed ledger.Store) ledger.Store {
+			return open(t, closed.(*Store).cfg.TreeID)
+		},
+		Sign:     sign,
+		Verifier: verifier,
+		Options: storetest.Options{
+			// Every leaf is an RPC in LOG mode: smaller batches, still
+			// crossing the 256-leaf tile boundary.
+			Sizes:             []int{1, 63, 64, 65, 200},
+			ProofSamples:      100,
+			ConcurrentBatches: 10,
+			UnorderedBatches:  mode == ModeLog,
+			NonAtomicAdd:      true,
+		},
+	})
+}
+
+func TestMemoryConformance(t *testing.T) {
+	conformance(t, memEnv(t).ClientConn, ModeLog)
+}
+
+func TestPostgresConformance(t *testing.T) {
+	cc := dialReal(t, realTrillian(t))
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) { conformance(t, cc, mode) })
+	}
+}
