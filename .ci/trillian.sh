@@ -63,6 +63,11 @@ up() {
 		echo "trillian: $state exists from an earlier run; stopping that one first"
 		down
 	fi
+	if [[ ! -x "$pgbin/initdb" ]]; then
+		echo "trillian: installing PostgreSQL 15 (Debian package postgresql-15)"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+	fi
 	"$here/trillian/build.sh" "$bin"
 	mkdir -p "$dir"
 	chmod 755 "$dir"
