@@ -138,4 +138,12 @@ func TestWithRealDIDs(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, report, 1)
 	require.Equal(t, ehr.did, report[0].Recorder)
+
+	// Consent entries stay off the DID's own tag: its resolution reads
+	// only the two identity operations.
+	idx, err := l.BySubject(ctx, identity.SubjectTag(pat.did), 0, 100)
+	require.NoError(t, err)
+	require.Len(t, idx, 2)
+	_, err = res.Resolve(ctx, pat.did)
+	require.NoError(t, err)
 }

@@ -48,6 +48,16 @@ type Sealer interface {
 	Open(ctx context.Context, subject ledger.SubjectTag, sealed []byte) ([]byte, error)
 }
 
+// DefaultSubjectTag is the default tag of a patient's consent entries:
+// ledger.DeriveSubjectTag("consent", patientDID). It is deliberately not
+// the tag package identity files the DID's own operations under
+// (namespace "did"): a resolver reads every entry under that tag, and a
+// patient's grants and access records there would slow down, and past the
+// resolver's operation limit break, the resolution of their DID.
+func DefaultSubjectTag(patient string) ledger.SubjectTag {
+	return ledger.DeriveSubjectTag("consent", patient)
+}
+
 // DefaultMaxClockSkew is the default RegistryConfig.MaxClockSkew.
 const DefaultMaxClockSkew = 5 * time.Minute
 
@@ -68,9 +78,9 @@ type RegistryConfig struct {
 	// reading the log learns the consents and the accesses of each DID.
 	Sealer Sealer
 	// SubjectTag derives a patient's subject tag. Default
-	// ledger.DeriveSubjectTag("did", patient), the tag package identity
-	// uses for the same DID. Use a keyed derivation to make a patient's
-	// entries unlinkable to their DID for readers of the log.
+	// DefaultSubjectTag. Use a keyed derivation (an HMAC under a deployment
+	// secret) to make a patient's entries unlinkable to their DID for
+	// readers of the log.
 	SubjectTag func(patient string) ledger.SubjectTag
 	// MaxClockSkew bounds how far from Now a submitted grant or revocation
 	// may be dated. Default DefaultMaxClockSkew.
@@ -123,7 +133,7 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 		return nil, fmt.Errorf("%w: RegistryConfig needs Log and Checker", ErrInvalidConfig)
 	}
 	if cfg.SubjectTag == nil {
-		cfg.SubjectTag = func(p string) ledger.SubjectTag { return ledger.DeriveSubjectTag("did", p) }
+		cfg.SubjectTag = DefaultSubjectTag
 	}
 	if cfg.MaxClockSkew <= 0 {
 		cfg.MaxClockSkew = DefaultMaxClockSkew
