@@ -48,19 +48,16 @@ func (r *Registry) Authorize(ctx context.Context, req *Request) (*Access, error)
 	if err := req.validate(); err != nil {
 		return a, err
 	}
-	// Decide under mu so that the consent state recorded is the one used.
-	r.mu.Lock()
-	st, err := r.loadLocked(ctx, req.Patient)
-	var state uint64
-	if err == nil {
-		state = st.state
-		err = r.DecideInto(req, &a.Decision)
-	}
-	r.mu.Unlock()
+	// The index carries the consent state it was compiled from, so the
+	// state recorded is exactly the one the decision used.
+	idx, err := r.index(ctx, req.Patient)
 	if err != nil {
 		return a, err
 	}
-	rec := AccessRecord{Request: *req, Decision: a.Decision, ConsentState: state}
+	if err := r.base.decide(idx, req, &a.Decision); err != nil {
+		return a, err
+	}
+	rec := AccessRecord{Request: *req, Decision: a.Decision, ConsentState: idx.state}
 	body, err := rec.MarshalBinary()
 	if err == nil {
 		var e *ledger.Entry

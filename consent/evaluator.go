@@ -43,9 +43,13 @@ type Evaluator struct {
 	noConsent bool
 }
 
-// patientIndex holds one patient's compiled active consents.
+// patientIndex holds one patient's compiled active consents. It is
+// immutable once published.
 type patientIndex struct {
 	consents []compiledConsent
+	// state is the consent state (see AccessRecord.ConsentState) the
+	// index was compiled from, when a Registry built it.
+	state uint64
 }
 
 type compiledConsent struct {

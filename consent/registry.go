@@ -166,6 +166,27 @@ func (r *Registry) DecideInto(req *Request, d *Decision) error {
 	return r.base.decide(idx, req, d)
 }
 
+// index returns the patient's published index, loading the patient from
+// the ledger the first time.
+func (r *Registry) index(ctx context.Context, patient string) (*patientIndex, error) {
+	r.idxMu.RLock()
+	idx, ok := r.indexes[patient]
+	r.idxMu.RUnlock()
+	if ok {
+		return idx, nil
+	}
+	r.mu.Lock()
+	_, err := r.loadLocked(ctx, patient)
+	r.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	r.idxMu.RLock()
+	idx = r.indexes[patient]
+	r.idxMu.RUnlock()
+	return idx, nil
+}
+
 // Decide is DecideInto with a new Decision.
 func (r *Registry) Decide(req *Request) (*Decision, error) {
 	d := &Decision{}
@@ -298,6 +319,7 @@ func (r *Registry) rebuildLocked(patient string, st *patientState) error {
 	if err != nil {
 		return err
 	}
+	idx.state = st.state
 	r.idxMu.Lock()
 	r.indexes[patient] = idx
 	r.idxMu.Unlock()
