@@ -72,16 +72,46 @@ func TestCrashChild(t *testing.T) {
 					return
 				}
 				// One line per acknowledged append, written only after
-				// Append returned: index, exact leaf, signed checkpoint.
-				emit(fmt.Sprintf("ack %d %s %s\n", r.Index,
+				// Append returned: the receipt's index, exact leaf, signed
+				// checkpoint and inclusion proof.
+				emit(fmt.Sprintf("ack %d %s %s %s\n", r.Index,
 					base64.StdEncoding.EncodeToString(r.Leaf),
-					base64.StdEncoding.EncodeToString(r.Checkpoint)))
+					base64.StdEncoding.EncodeToString(r.Checkpoint),
+					formatProof(r.Proof)))
 			}
 		})
 	}
 	wg.Wait()
 	emit("idle\n")
 	select {} // wait for the kill
+}
+
+// formatProof writes a proof as comma-separated hashes, "-" if empty.
+func formatProof(p []merkle.Hash) string {
+	if len(p) == 0 {
+		return "-"
+	}
+	s := make([]string, len(p))
+	for i, h := range p {
+		s[i] = h.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// parseProof reverses formatProof.
+func parseProof(s string) ([]merkle.Hash, error) {
+	if s == "-" {
+		return nil, nil
+	}
+	var p []merkle.Hash
+	for _, f := range strings.Split(s, ",") {
+		h, err := merkle.ParseHash(f)
+		if err != nil {
+			return nil, err
+		}
+		p = append(p, h)
+	}
+	return p, nil
 }
 
 // crashEntry returns the k-th entry of writer w in a round; all differ.
@@ -213,7 +243,7 @@ func runCrashChild(t *testing.T, dir, skey string, round int, delay time.Duratio
 		default:
 			t.Fatalf("round %d: child reported %q", round, line)
 		}
-		require.Len(t, f, 4, "round %d: line %q", round, line)
+		require.Len(t, f, 5, "round %d: line %q", round, line)
 		index, err := strconv.ParseUint(f[1], 10, 64)
 		require.NoError(t, err)
 		leaf, err := base64.StdEncoding.DecodeString(f[2])
@@ -226,7 +256,10 @@ func runCrashChild(t *testing.T, dir, skey string, round int, delay time.Duratio
 			require.NoError(t, err, "round %d: an acknowledged checkpoint must verify", round)
 			verified[f[3]] = c
 		}
-		require.Less(t, index, c.Size, "round %d: the checkpoint covers the entry", round)
+		proof, err := parseProof(f[4])
+		require.NoError(t, err)
+		require.NoError(t, merkle.VerifyInclusion(merkle.HashLeaf(leaf), index, c.Size, proof, c.Root),
+			"round %d: the receipt of entry %d verifies", round, index)
 		acks = append(acks, ack{index: index, leaf: leaf, checkpoint: c})
 	}
 	return acks, busy
@@ -260,9 +293,9 @@ func readLines(r io.Reader, ready chan struct{}) []string {
 // every leaf, index and tile and recomputes the root; the acknowledged
 // leaves in acked are read back; the recovered checkpoint must be
 // consistent with every checkpoint handed out before. Together with Check,
-// that consistency also pins every earlier acknowledged leaf (each is in a
-// handed-out checkpoint's tree, which the recovered tree extends). It
-// returns the recovered head.
+// that consistency also pins every acknowledged leaf not read back here:
+// its receipt proved it is in a handed-out checkpoint's tree, and the
+// recovered tree extends that tree. It returns the recovered head.
 func checkRecovered(t *testing.T, dir string, v note.Verifier, acked map[uint64][]byte, handedOut map[uint64]ledger.Checkpoint) ledger.Checkpoint {
 	t.Helper()
 	ctx := context.Background()
