@@ -40,7 +40,7 @@ func TestAppendSmoke(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {
 			ctx := context.Background()
-			rig, err := newAppendRig(ctx, tt.kind, t.TempDir())
+			rig, err := newAppendRig(ctx, tt.kind, t.TempDir(), tt.writers)
 			require.NoError(t, err)
 			res, err := loadgen.Measure(ctx, 200, tt.writers, rig.op)
 			require.NoError(t, err)
@@ -48,6 +48,11 @@ func TestAppendSmoke(t *testing.T) {
 			cp, err := rig.log.Checkpoint(ctx)
 			require.NoError(t, err)
 			require.Contains(t, string(cp), "\n200\n", "every append is in the tree")
+			require.GreaterOrEqual(t, rig.batches(), 1)
+			require.LessOrEqual(t, rig.batches(), 200)
+			if tt.writers == 1 {
+				require.Equal(t, 200, rig.batches(), "one writer commits one entry per batch")
+			}
 			require.NoError(t, rig.close())
 		})
 	}
