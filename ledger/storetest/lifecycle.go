@@ -214,3 +214,61 @@ func checkHeadMoves(ctx context.Context, st ledger.Store, prev *ledger.TreeHead,
 	}
 	return nil
 }
+
+// testCloseWhileReading closes a store while readers are calling it: every
+// call returns a valid answer or an error, none panics or hangs, and calls
+// after Close returned fail with ErrClosed.
+func (s *suite) testCloseWhileReading(t *testing.T) {
+	ctx := context.Background()
+	st := s.h.Open(t)
+	leaves := makeLeaves(t, "close-while-reading", 0, 600)
+	res, err := st.Add(ctx, leaves, s.newSigner().Sign)
+	require.NoError(t, err)
+	n := res.Head.Size
+
+	closed := make(chan struct{})
+	errs := make(chan error, 8)
+	var wg, running sync.WaitGroup
+	running.Add(4)
+	for r := range 4 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(s.opts.Seed, uint64(r)))
+			for k := 0; ; k++ {
+				after := false // whether these calls start after Close returned
+				select {
+				case <-closed:
+					after = true
+				default:
+				}
+				i := rng.Uint64N(n)
+				leaf, err := st.Leaf(ctx, i)
+				if err == nil && merkle.HashLeaf(leaf) != leaves[i].Hash {
+					errs <- fmt.Errorf("Leaf(%d) returned other bytes while closing", i)
+					return
+				}
+				_, perr := st.InclusionProof(ctx, i, n)
+				_, serr := st.BySubject(ctx, leaves[i].Subject, i, 3)
+				if k == 10 {
+					running.Done()
+				}
+				if after {
+					for _, e := range []error{err, perr, serr} {
+						if !errors.Is(e, ledger.ErrClosed) {
+							errs <- fmt.Errorf("call after Close: %v, want ErrClosed", e)
+							break
+						}
+					}
+					return // running.Done was called: Close waited for it
+				}
+			}
+		})
+	}
+	running.Wait() // every reader is in its loop
+	require.NoError(t, st.Close())
+	close(closed)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
