@@ -68,8 +68,10 @@ func TestProofAndVerifySmoke(t *testing.T) {
 			_, err = loadgen.Measure(ctx, 500, 2, p.proofOp)
 			require.NoError(t, err)
 
-			f, err := newVerifyFixture(ctx, p, 64)
+			f, err := newVerifyFixture(ctx, p, 2*distinctCheckpoints)
 			require.NoError(t, err)
+			require.NotEqual(t, f.distinct[0].Checkpoint, f.distinct[1].Checkpoint)
+			require.Equal(t, f.distinct[0].Checkpoint, f.distinct[distinctCheckpoints].Checkpoint)
 			v, err := f.newVerifier()
 			require.NoError(t, err)
 			for i, r := range f.full {
@@ -77,7 +79,7 @@ func TestProofAndVerifySmoke(t *testing.T) {
 				e, err := v.VerifyReceipt(r)
 				require.NoError(t, err)
 				require.Equal(t, p.maker.entry(r.Index).Digest, e.Digest, "entry %d", r.Index)
-				_, err = v.VerifyReceipt(f.previous[i])
+				_, err = v.VerifyReceipt(f.distinct[i])
 				require.NoError(t, err)
 			}
 			// A receipt for the wrong index must not verify.
