@@ -56,6 +56,7 @@ func TestParse(t *testing.T) {
 	}{
 		{"BenchmarkAppend/store=pebble/writers=1", 3, "entries/s", []float64{833.3, 909.1, 769.2}},
 		{"BenchmarkAppend/store=pebble/writers=256", 3, "p50-ms", []float64{2, 2.5, 2.2}},
+		{"BenchmarkAppend/store=pebble/writers=256", 3, "entries/batch", []float64{140.5}},
 		{"BenchmarkInclusionProof/store=pebble/size=1M", 2, "proofs/s", []float64{250000, 200000}},
 		{"BenchmarkVerifyInclusion", 1, "allocs/op", []float64{0}},
 		{"BenchmarkTesseraAppend/posix/durable/writers=1", 3, "MB/s", []float64{0.07, 0.07, 0.07}},

@@ -85,7 +85,9 @@ func (bl baselines) ratio(s *series, class string) string {
 // each baseline class at the same writer count.
 func writeTable(w io.Writer, all []*series, isBaseline *regexp.Regexp) error {
 	bl := findBaselines(all, isBaseline)
+	units := append(slices.Clone(fixedUnits), extraUnits(all)...)
 	header := []string{"benchmark", "runs", "throughput (median)", "spread", "p50 ms", "p99 ms", "ns/op", "B/op", "allocs/op"}
+	header = append(header, units[len(fixedUnits):]...)
 	for _, c := range bl.classes {
 		header = append(header, "× "+strings.TrimPrefix(c, "Benchmark"))
 	}
@@ -111,7 +113,7 @@ func writeTable(w io.Writer, all []*series, isBaseline *regexp.Regexp) error {
 		} else {
 			cells = append(cells, "", "")
 		}
-		for _, u := range []string{"p50-ms", "p99-ms", "ns/op", "B/op", "allocs/op"} {
+		for _, u := range units {
 			cells = append(cells, medianCell(s, u))
 		}
 		for _, c := range bl.classes {
@@ -125,6 +127,27 @@ func writeTable(w io.Writer, all []*series, isBaseline *regexp.Regexp) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// fixedUnits are the metrics every table has a column for, in order.
+var fixedUnits = []string{"p50-ms", "p99-ms", "ns/op", "B/op", "allocs/op"}
+
+// extraUnits returns, sorted, the units some series reports that have no
+// fixed column and are not a throughput (such as "entries/batch").
+func extraUnits(all []*series) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range all {
+		for u := range s.Values {
+			if seen[u] || slices.Contains(fixedUnits, u) || strings.HasSuffix(u, "/s") {
+				continue
+			}
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func medianCell(s *series, unit string) string {
