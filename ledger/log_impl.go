@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -172,17 +173,28 @@ func (l *Log) sequence() {
 		case r := <-l.queue:
 			batch = append(batch[:0], r)
 		}
-	fill:
-		for len(batch) < l.cfg.MaxBatch {
-			select {
-			case r := <-l.queue:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
+		l.fill(&batch)
+		if len(batch) < l.cfg.MaxBatch && len(batch) > 1 {
+			// Several appends arrived together: others are likely on their
+			// way. Yield once so that runnable callers can queue and join
+			// this batch, which shares one checkpoint signature and commit.
+			runtime.Gosched()
+			l.fill(&batch)
 		}
 		l.commit(batch)
 		clear(batch)
+	}
+}
+
+// fill moves queued appends into batch, up to MaxBatch, without waiting.
+func (l *Log) fill(batch *[]*appendReq) {
+	for len(*batch) < l.cfg.MaxBatch {
+		select {
+		case r := <-l.queue:
+			*batch = append(*batch, r)
+		default:
+			return
+		}
 	}
 }
 
