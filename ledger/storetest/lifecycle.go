@@ -232,6 +232,8 @@ func (s *suite) testCloseWhileReading(t *testing.T) {
 	running.Add(4)
 	for r := range 4 {
 		wg.Go(func() {
+			ready := sync.OnceFunc(running.Done)
+			defer ready() // also when the reader stops early
 			rng := rand.New(rand.NewPCG(s.opts.Seed, uint64(r)))
 			for k := 0; ; k++ {
 				after := false // whether these calls start after Close returned
@@ -249,7 +251,7 @@ func (s *suite) testCloseWhileReading(t *testing.T) {
 				_, perr := st.InclusionProof(ctx, i, n)
 				_, serr := st.BySubject(ctx, leaves[i].Subject, i, 3)
 				if k == 10 {
-					running.Done()
+					ready()
 				}
 				if after {
 					for _, e := range []error{err, perr, serr} {
@@ -258,7 +260,7 @@ func (s *suite) testCloseWhileReading(t *testing.T) {
 							break
 						}
 					}
-					return // running.Done was called: Close waited for it
+					return
 				}
 			}
 		})
