@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,4 +272,82 @@ func TestCheckFindsTampering(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Many goroutines append while commits fail now and then: every Append
+// returns a verified receipt or the store's error, a failed entry goes in
+// when appended again, and in the end every entry is in the log once.
+func TestLogConcurrentAppendsWithFailures(t *testing.T) {
+	ctx := context.Background()
+	k := newKeys(t)
+	st := New()
+	defer st.Close()
+	l, err := ledger.Open(ctx, ledger.Config{Store: st, Signer: k.signer, Origin: origin, MaxBatch: 16})
+	require.NoError(t, err)
+	defer l.Close()
+
+	const writers, each = 16, 40
+	stop := make(chan struct{})
+	faults := make(chan struct{})
+	go func() {
+		defer close(faults)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				st.FailNextCommit(errDisk)
+			}
+		}
+	}()
+	failures := make([]int, writers)
+	indices := make([][]uint64, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				e := entry(fmt.Sprintf("concurrent-%d", w), i)
+				for {
+					r, err := l.Append(ctx, e)
+					if errors.Is(err, errDisk) {
+						failures[w]++
+						continue // appending again is safe
+					}
+					if err != nil {
+						t.Errorf("writer %d entry %d: %v", w, i, err)
+						return
+					}
+					c, _, err := ledger.OpenCheckpoint(r.Checkpoint, origin, k.v)
+					if err == nil {
+						err = merkle.VerifyInclusion(merkle.HashLeaf(r.Leaf), r.Index, c.Size, r.Proof, c.Root)
+					}
+					if err != nil {
+						t.Errorf("writer %d entry %d: receipt: %v", w, i, err)
+						return
+					}
+					indices[w] = append(indices[w], r.Index)
+					break
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-faults
+	st.FailNextCommit(nil)
+
+	total := 0
+	for _, f := range failures {
+		total += f
+	}
+	t.Logf("%d appends failed and were retried", total)
+	require.Equal(t, uint64(writers*each), st.Head().Size, "every entry once, none lost to a failed batch")
+	seen := map[uint64]bool{}
+	for _, idx := range indices {
+		for _, i := range idx {
+			require.False(t, seen[i], "index %d handed out twice", i)
+			seen[i] = true
+		}
+	}
+	require.NoError(t, st.Check(ctx, k.v))
 }
