@@ -10,6 +10,25 @@
 //		storetest.Run(t, func(t *testing.T) ledger.Store { return memstore.New() })
 //	}
 //
+// A durable store adds Reopen, which opens the data of a store the suite
+// has closed; a slow or differently-sequenced store sets Options. For
+// example a Trillian LOG tree, whose sequencer orders each batch and whose
+// leaves can outlive a failed Add, checked in seconds rather than minutes:
+//
+//	storetest.RunHarness(t, storetest.Harness{
+//		Open:     func(t *testing.T) ledger.Store { return open(t, newTree(t)) },
+//		Reopen:   func(t *testing.T, closed ledger.Store) ledger.Store { return open(t, treeOf(closed)) },
+//		Sign:     sign, // the same SignFunc as the store's Config.Sign
+//		Verifier: verifier,
+//		Options: storetest.Options{
+//			Sizes:             []int{1, 40, 60},
+//			ProofSamples:      30,
+//			ConcurrentBatches: 4,
+//			UnorderedBatches:  true,
+//			NonAtomicAdd:      true,
+//		},
+//	})
+//
 // # What the suite checks
 //
 //   - Add of batches of 1, 255, 256, 257 and 1000 leaves (tile boundaries):
