@@ -133,6 +133,23 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 		leaf:  Leaf{Data: data, Hash: merkle.HashLeaf(data), Subject: e.Subject},
 		ready: make(chan struct{}),
 	}
+	if pc, ok := l.store.(Prechecker); ok {
+		// Look for an earlier append here, in parallel with other callers,
+		// so that the sequencer only checks what was committed since.
+		idx, found, size, err := pc.Precheck(ctx, r.leaf.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: duplicate check: %w", err)
+		}
+		if found {
+			rc, err := l.Receipt(ctx, idx)
+			if err != nil {
+				return nil, err
+			}
+			rc.Existed = true
+			return rc, nil
+		}
+		r.leaf.AbsentBelow = size
+	}
 	select {
 	case l.queue <- r:
 	default:

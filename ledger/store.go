@@ -14,6 +14,22 @@ type Leaf struct {
 	Hash merkle.Hash
 	// Subject is the entry's subject tag, for the subject index.
 	Subject SubjectTag
+	// AbsentBelow, if not zero, says that the caller checked (with
+	// [Prechecker.Precheck]) that no leaf with this hash is among the first
+	// AbsentBelow leaves. A store MAY then look for duplicates among later
+	// leaves only. Zero means unchecked.
+	AbsentBelow uint64
+}
+
+// Prechecker is implemented by stores that can look a leaf hash up outside
+// the sequencer. The Log calls Precheck in the appending goroutine, so the
+// lookups of many appends run in parallel and the single sequencer only has
+// to check the leaves committed since.
+type Prechecker interface {
+	// Precheck returns the index of the leaf with the given hash if it is
+	// in the log. Otherwise it returns found == false and a size such that
+	// no leaf with this hash is among the first size leaves.
+	Precheck(ctx context.Context, leafHash merkle.Hash) (index uint64, found bool, size uint64, err error)
 }
 
 // TreeHead is an unsigned tree state: a size and the root hash over the

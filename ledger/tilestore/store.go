@@ -44,9 +44,14 @@ type Store struct {
 	logger  *slog.Logger
 	cache   *tileCache
 
-	// writeMu serialises Add; it guards app.
+	// writeMu serialises Add; it guards app and recent.
 	writeMu sync.Mutex
 	app     *merkle.Appender
+	// recent maps the hashes of the leaves at indices >= recentStart to
+	// their index, so that Add can deduplicate prechecked leaves without
+	// reading the backend. It is cleared when it reaches recentLimit.
+	recent      map[merkle.Hash]uint64
+	recentStart uint64
 
 	// state is the published head; it only moves forward, after a commit.
 	state  atomic.Pointer[published]
@@ -58,7 +63,10 @@ type published struct {
 	checkpoint []byte
 }
 
-var _ ledger.Store = (*Store)(nil)
+var (
+	_ ledger.Store       = (*Store)(nil)
+	_ ledger.Prechecker = (*Store)(nil)
+)
 
 // Open opens a Store over cfg.Backend, restoring the tree from the stored
 // head and tiles. It fails with an error wrapping ledger.ErrCorrupt if the
@@ -93,8 +101,48 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.cache.put(t, true)
 	}
 	s.app = app
+	s.recent, s.recentStart = make(map[merkle.Hash]uint64), head.Size
 	s.state.Store(&published{head: head, checkpoint: cp})
 	return s, nil
+}
+
+// recentLimit bounds the dedup window kept in memory (about 5 MiB).
+const recentLimit = 1 << 16
+
+// Precheck implements ledger.Prechecker.
+func (s *Store) Precheck(ctx context.Context, leafHash merkle.Hash) (uint64, bool, uint64, error) {
+	if s.closed.Load() {
+		return 0, false, 0, ledger.ErrClosed
+	}
+	// Read the published size first: every leaf below it is committed and
+	// so visible to ReadIndex.
+	size := s.state.Load().head.Size
+	idx, err := s.backend.ReadIndex(ctx, leafHash)
+	switch {
+	case err == nil && idx < size:
+		return idx, true, size, nil
+	case err == nil || errors.Is(err, ledger.ErrNotFound):
+		return 0, false, size, nil
+	default:
+		return 0, false, 0, err
+	}
+}
+
+// lookup finds a leaf already in the log; called with writeMu held.
+func (s *Store) lookup(ctx context.Context, l ledger.Leaf) (uint64, bool, error) {
+	if l.AbsentBelow > 0 && l.AbsentBelow >= s.recentStart {
+		idx, ok := s.recent[l.Hash]
+		return idx, ok, nil
+	}
+	idx, err := s.backend.ReadIndex(ctx, l.Hash)
+	switch {
+	case err == nil:
+		return idx, true, nil
+	case errors.Is(err, ledger.ErrNotFound):
+		return 0, false, nil
+	default:
+		return 0, false, fmt.Errorf("tilestore: dedup lookup: %w", err)
+	}
 }
 
 // Head returns the latest committed tree head.
@@ -120,13 +168,13 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 			res.Indices[i], res.Existed[i] = idx, true
 			continue
 		}
-		idx, err := s.backend.ReadIndex(ctx, l.Hash)
-		switch {
-		case err == nil:
+		idx, found, err := s.lookup(ctx, l)
+		if err != nil {
+			return ledger.AddResult{}, err
+		}
+		if found {
 			res.Indices[i], res.Existed[i] = idx, true
 			continue
-		case !errors.Is(err, ledger.ErrNotFound):
-			return ledger.AddResult{}, fmt.Errorf("tilestore: dedup lookup: %w", err)
 		}
 		idx = size + uint64(len(hashes))
 		if inBatch == nil {
@@ -159,6 +207,14 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 		return ledger.AddResult{}, fmt.Errorf("tilestore: commit: %w", err)
 	}
 	s.app = next
+	if len(s.recent)+len(commit.Leaves) > recentLimit {
+		clear(s.recent)
+		s.recentStart = next.Size()
+	} else {
+		for _, l := range commit.Leaves {
+			s.recent[l.Hash] = l.Index
+		}
+	}
 	for _, t := range tiles {
 		s.cache.put(t, !t.Full())
 	}
