@@ -64,7 +64,7 @@ type published struct {
 }
 
 var (
-	_ ledger.Store       = (*Store)(nil)
+	_ ledger.Store      = (*Store)(nil)
 	_ ledger.Prechecker = (*Store)(nil)
 )
 
