@@ -197,9 +197,6 @@ func (r *Resolver) subjectIndices(ctx context.Context, l Ledger, did string, siz
 			}
 			out = append(out, i)
 		}
-		if len(out) > r.cfg.MaxOperations {
-			return nil, fmt.Errorf("%w: more than %d", ErrTooManyOperations, r.cfg.MaxOperations)
-		}
 		if len(idx) < page {
 			return out, nil
 		}
@@ -239,6 +236,18 @@ func (r *Resolver) chain(ctx context.Context, did string, limit uint64) (*Chain,
 		}
 		r.cache.putLeaf(index, cp, v)
 		leaves[i] = v
+	}
+	// The bound counts operations, not entries: anyone may append entries
+	// under a DID's subject tag, and such junk must not stop the DID from
+	// resolving (it is read, found invalid and skipped).
+	ops := 0
+	for _, v := range leaves {
+		if v.op != nil {
+			ops++
+		}
+	}
+	if ops > r.cfg.MaxOperations {
+		return nil, cp, fmt.Errorf("%w: more than %d", ErrTooManyOperations, r.cfg.MaxOperations)
 	}
 	r.cache.preverify(leaves)
 	c := NewChain(did, r.cfg.Rules)

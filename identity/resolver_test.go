@@ -514,3 +514,30 @@ func TestHolderSignEntry(t *testing.T) {
 		})
 	}
 }
+
+// TestJunkEntriesCannotBlockDID appends more junk entries under a DID's
+// subject tag than MaxOperations allows: the DID still resolves, because the
+// bound counts valid operations; too many valid operations still fail.
+func TestJunkEntriesCannotBlockDID(t *testing.T) {
+	ctx := context.Background()
+	l, r := testLog(t, false, Config{MaxOperations: 2})
+	f := newFixture(t)
+	publish(t, l, f.did, f.genesis, f.k[1])
+	for i := range 5 {
+		_, err := l.Append(ctx, &ledger.Entry{
+			Kind: ledger.KindRecordAnchored, Subject: SubjectTag(f.did), Writer: "did:key:z6MkJunk",
+			Time: f.t0.Add(time.Duration(i+1) * time.Second), Digest: ledger.Digest{byte(i)},
+		})
+		require.NoError(t, err)
+	}
+	res, err := r.Resolve(ctx, f.did)
+	require.NoError(t, err)
+	require.Equal(t, f.did, res.Document.ID)
+
+	u1 := f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(f.device))
+	u2 := f.next(OpUpdate, u1, f.k[0], 2*time.Hour, f.state(f.device))
+	publish(t, l, f.did, u1, f.k[0])
+	publish(t, l, f.did, u2, f.k[0])
+	_, err = r.Resolve(ctx, f.did)
+	require.ErrorIs(t, err, ErrTooManyOperations)
+}
