@@ -14,7 +14,11 @@ func conformance(t *testing.T, cc grpc.ClientConnInterface, mode Mode) {
 	signer, verifier := testSigner(t)
 	sign := SignWith(signer, storetest.Origin)
 	open := func(t *testing.T, tree int64) ledger.Store {
-		s, err := Open(t.Context(), Config{Conn: cc, TreeID: tree, Mode: mode, Sign: sign})
+		// One QueueLeaf at a time: Trillian then integrates a LOG batch in
+		// the order it was queued. The suite allows any order within a
+		// batch (UnorderedBatches), but CloseWhileReading reads leaf i as
+		// the i-th leaf of its batch.
+		s, err := Open(t.Context(), Config{Conn: cc, TreeID: tree, Mode: mode, Sign: sign, Concurrency: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
