@@ -225,6 +225,13 @@ func (s *suite) testCloseWhileReading(t *testing.T) {
 	res, err := st.Add(ctx, leaves, s.newSigner().Sign)
 	require.NoError(t, err)
 	n := res.Head.Size
+	// at[i] is the leaf the store placed at index i (a store with
+	// UnorderedBatches may have permuted the batch).
+	at := make([]ledger.Leaf, n)
+	for k, i := range res.Indices {
+		require.Less(t, i, n)
+		at[i] = leaves[k]
+	}
 
 	closed := make(chan struct{})
 	errs := make(chan error, 8)
@@ -244,12 +251,12 @@ func (s *suite) testCloseWhileReading(t *testing.T) {
 				}
 				i := rng.Uint64N(n)
 				leaf, err := st.Leaf(ctx, i)
-				if err == nil && merkle.HashLeaf(leaf) != leaves[i].Hash {
+				if err == nil && merkle.HashLeaf(leaf) != at[i].Hash {
 					errs <- fmt.Errorf("Leaf(%d) returned other bytes while closing", i)
 					return
 				}
 				_, perr := st.InclusionProof(ctx, i, n)
-				_, serr := st.BySubject(ctx, leaves[i].Subject, i, 3)
+				_, serr := st.BySubject(ctx, at[i].Subject, i, 3)
 				if k == 10 {
 					ready()
 				}
