@@ -69,8 +69,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 64 << 20
 	}
+	// The store keeps its reference to the cache until Close.
 	cache := pebble.NewCache(cfg.CacheSize)
-	defer cache.Unref()
 	opts := &pebble.Options{
 		Cache:                       cache,
 		MemTableSize:                64 << 20,
@@ -85,15 +85,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	db, err := pebble.Open(cfg.Dir, opts)
 	if err != nil {
+		cache.Unref()
 		return nil, fmt.Errorf("pebblestore: opening %s: %w", cfg.Dir, err)
 	}
-	b := &backend{db: db, sync: pebble.Sync}
+	b := &backend{db: db, cache: cache, sync: pebble.Sync}
 	if cfg.NoSync {
 		b.sync = pebble.NoSync
 	}
 	ts, err := tilestore.Open(ctx, tilestore.Config{Backend: b, TileCacheSize: cfg.TileCacheSize, Logger: cfg.Logger})
 	if err != nil {
-		db.Close()
+		b.Close()
 		return nil, err
 	}
 	return &Store{Store: ts, b: b}, nil
@@ -144,8 +145,9 @@ func tileKey(id merkle.TileID) []byte {
 }
 
 type backend struct {
-	db   *pebble.DB
-	sync *pebble.WriteOptions
+	db    *pebble.DB
+	cache *pebble.Cache // released by Close, after the database
+	sync  *pebble.WriteOptions
 }
 
 func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
@@ -263,4 +265,8 @@ func (b *backend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start ui
 	return out, errors.Join(it.Error(), it.Close())
 }
 
-func (b *backend) Close() error { return b.db.Close() }
+func (b *backend) Close() error {
+	err := b.db.Close()
+	b.cache.Unref()
+	return err
+}

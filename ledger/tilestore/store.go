@@ -52,6 +52,9 @@ type Store struct {
 	// reading the backend. It is cleared when it reaches recentLimit.
 	recent      map[merkle.Hash]uint64
 	recentStart uint64
+	// known holds the hash prefix of every committed leaf; it is updated
+	// after each commit, before the new head is published.
+	known *prefixSet
 
 	// state is the published head; it only moves forward, after a commit.
 	state  atomic.Pointer[published]
@@ -101,6 +104,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.cache.put(t, true)
 	}
 	s.app = app
+	if err := s.loadPrefixes(ctx, head.Size); err != nil {
+		return nil, fmt.Errorf("%w: reading leaf hashes: %w", ledger.ErrCorrupt, err)
+	}
 	s.recent, s.recentStart = make(map[merkle.Hash]uint64), head.Size
 	s.state.Store(&published{head: head, checkpoint: cp})
 	return s, nil
@@ -117,6 +123,9 @@ func (s *Store) Precheck(ctx context.Context, leafHash merkle.Hash) (uint64, boo
 	// Read the published size first: every leaf below it is committed and
 	// so visible to ReadIndex.
 	size := s.state.Load().head.Size
+	if !s.known.has(leafHash) {
+		return 0, false, size, nil
+	}
 	idx, err := s.backend.ReadIndex(ctx, leafHash)
 	switch {
 	case err == nil && idx < size:
@@ -133,6 +142,9 @@ func (s *Store) lookup(ctx context.Context, l ledger.Leaf) (uint64, bool, error)
 	if l.AbsentBelow > 0 && l.AbsentBelow >= s.recentStart {
 		idx, ok := s.recent[l.Hash]
 		return idx, ok, nil
+	}
+	if !s.known.has(l.Hash) {
+		return 0, false, nil
 	}
 	idx, err := s.backend.ReadIndex(ctx, l.Hash)
 	switch {
@@ -207,6 +219,7 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 		return ledger.AddResult{}, fmt.Errorf("tilestore: commit: %w", err)
 	}
 	s.app = next
+	s.known.add(commit.Leaves)
 	if len(s.recent)+len(commit.Leaves) > recentLimit {
 		clear(s.recent)
 		s.recentStart = next.Size()
