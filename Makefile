@@ -5,14 +5,15 @@
 #   make lint            go vet and gofmt on every module
 #   make fuzz            every fuzz target for FUZZTIME each
 #   make bench           the benchmark suite (see benchmarks/README.md)
+#   make bench-trillian  Pebble and Trillian (both tree modes) side by side, real servers
 
 GO       ?= go
 FUZZTIME ?= 15s
 # Every Go module of the repository: the library, the Trillian store (its own
 # module so gRPC and Trillian stay out of the library's go.mod), benchmarks.
-MODULES  := . ledger/trillianstore benchmarks
+MODULES  := . ledger/trillianstore benchmarks benchmarks/trillian
 
-.PHONY: all test test-trillian lint fuzz bench quickstart
+.PHONY: all test test-trillian lint fuzz bench bench-trillian quickstart
 
 all: lint test
 
@@ -45,8 +46,15 @@ fuzz:
 		done); done
 
 bench:
-	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 5 -timeout 60m ./... | tee bench.txt
+	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 5 -benchtime 1s -timeout 60m ./... | tee bench.txt
 	cd benchmarks && $(GO) run ./cmd/benchreport bench.txt
 
 quickstart:
 	$(GO) run ./examples/quickstart
+
+bench-trillian:
+	./.ci/trillian.sh up
+	@set -e; trap '$(CURDIR)/.ci/trillian.sh down' EXIT; \
+		state="$${HEALTHLEDGER_TRILLIAN_DIR:-/tmp/healthledger-trillian}/state.env"; \
+		cd benchmarks/trillian && HEALTHLEDGER_TRILLIAN=$$state \
+		$(GO) test -run '^$$' -bench . -benchtime 3000x -benchmem -timeout 30m . | tee bench.txt
