@@ -30,12 +30,5 @@ func TestConformance(t *testing.T) {
 			require.True(t, ok, "Reopen of a store the harness did not open")
 			return open(t, dir)
 		},
-		Options: storetest.Options{Skip: map[string]string{
-			// A read that passed tilestore's closed check while Close runs
-			// reaches the closed Pebble DB, which panics ("pebble: closed")
-			// and takes the process down. Remove this entry once Close
-			// waits for reads in flight.
-			"CloseWhileReading": "known issue: Close races reads in flight and Pebble panics",
-		}},
 	})
 }

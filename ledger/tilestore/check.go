@@ -68,9 +68,11 @@ const maxProblems = 1000
 // nil or a *CorruptionError listing what is wrong. It reads everything, so
 // it takes time proportional to the log; it may run while the log serves.
 func (s *Store) Check(ctx context.Context, v note.Verifier) error {
-	if s.closed.Load() {
-		return ledger.ErrClosed
+	release, err := s.enter()
+	if err != nil {
+		return err
 	}
+	defer release()
 	var problems []Problem
 	report := func(p Problem) bool {
 		problems = append(problems, p)

@@ -59,6 +59,9 @@ type Store struct {
 	// state is the published head; it only moves forward, after a commit.
 	state  atomic.Pointer[published]
 	closed atomic.Bool
+	// closeMu is held shared by every read and exclusively by Close, so
+	// that the backend is never closed under a read.
+	closeMu sync.RWMutex
 }
 
 type published struct {
@@ -117,9 +120,11 @@ const recentLimit = 1 << 16
 
 // Precheck implements ledger.Prechecker.
 func (s *Store) Precheck(ctx context.Context, leafHash merkle.Hash) (uint64, bool, uint64, error) {
-	if s.closed.Load() {
-		return 0, false, 0, ledger.ErrClosed
+	release, err := s.enter()
+	if err != nil {
+		return 0, false, 0, err
 	}
+	defer release()
 	// Read the published size first: every leaf below it is committed and
 	// so visible to ReadIndex.
 	size := s.state.Load().head.Size
@@ -238,9 +243,11 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 
 // Checkpoint implements ledger.Store.
 func (s *Store) Checkpoint(ctx context.Context) ([]byte, error) {
-	if s.closed.Load() {
-		return nil, ledger.ErrClosed
+	release, err := s.enter()
+	if err != nil {
+		return nil, err
 	}
+	defer release()
 	st := s.state.Load()
 	if st.head.Size == 0 {
 		return nil, ledger.ErrEmptyLog
@@ -251,9 +258,11 @@ func (s *Store) Checkpoint(ctx context.Context) ([]byte, error) {
 // Leaf implements ledger.Store. The leaf is checked against its hash in the
 // tree, so a tampered leaf is reported (ledger.ErrCorrupt), never served.
 func (s *Store) Leaf(ctx context.Context, index uint64) ([]byte, error) {
-	if s.closed.Load() {
-		return nil, ledger.ErrClosed
+	release, err := s.enter()
+	if err != nil {
+		return nil, err
 	}
+	defer release()
 	if size := s.state.Load().head.Size; index >= size {
 		return nil, fmt.Errorf("%w: index %d, log size %d", ledger.ErrNotFound, index, size)
 	}
@@ -273,9 +282,11 @@ func (s *Store) Leaf(ctx context.Context, index uint64) ([]byte, error) {
 
 // IndexOf implements ledger.Store.
 func (s *Store) IndexOf(ctx context.Context, leafHash merkle.Hash) (uint64, error) {
-	if s.closed.Load() {
-		return 0, ledger.ErrClosed
+	release, err := s.enter()
+	if err != nil {
+		return 0, err
 	}
+	defer release()
 	idx, err := s.backend.ReadIndex(ctx, leafHash)
 	if err != nil {
 		return 0, err
@@ -288,6 +299,11 @@ func (s *Store) IndexOf(ctx context.Context, leafHash merkle.Hash) (uint64, erro
 
 // InclusionProof implements ledger.Store.
 func (s *Store) InclusionProof(ctx context.Context, index, size uint64) ([]merkle.Hash, error) {
+	release, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := s.checkSize(size); err != nil {
 		return nil, err
 	}
@@ -299,6 +315,11 @@ func (s *Store) InclusionProof(ctx context.Context, index, size uint64) ([]merkl
 
 // ConsistencyProof implements ledger.Store.
 func (s *Store) ConsistencyProof(ctx context.Context, m, n uint64) ([]merkle.Hash, error) {
+	release, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := s.checkSize(n); err != nil {
 		return nil, err
 	}
@@ -310,6 +331,11 @@ func (s *Store) ConsistencyProof(ctx context.Context, m, n uint64) ([]merkle.Has
 
 // RootHash implements ledger.Store.
 func (s *Store) RootHash(ctx context.Context, size uint64) (merkle.Hash, error) {
+	release, err := s.enter()
+	if err != nil {
+		return merkle.Hash{}, err
+	}
+	defer release()
 	if err := s.checkSize(size); err != nil {
 		return merkle.Hash{}, err
 	}
@@ -318,9 +344,11 @@ func (s *Store) RootHash(ctx context.Context, size uint64) (merkle.Hash, error) 
 
 // BySubject implements ledger.Store.
 func (s *Store) BySubject(ctx context.Context, subject ledger.SubjectTag, start uint64, limit int) ([]uint64, error) {
-	if s.closed.Load() {
-		return nil, ledger.ErrClosed
+	release, err := s.enter()
+	if err != nil {
+		return nil, err
 	}
+	defer release()
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -337,20 +365,31 @@ func (s *Store) BySubject(ctx context.Context, subject ledger.SubjectTag, start 
 	return idx, nil
 }
 
-// Close closes the store and its backend. Pending calls fail with ErrClosed.
+// Close closes the store and its backend. It waits for reads and an Add
+// in progress to finish; later calls fail with ErrClosed.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	return s.backend.Close()
 }
 
-func (s *Store) checkSize(size uint64) error {
+// enter admits a read unless the store is closed; the read calls release
+// when done. Close waits for admitted reads before closing the backend.
+func (s *Store) enter() (release func(), err error) {
+	s.closeMu.RLock()
 	if s.closed.Load() {
-		return ledger.ErrClosed
+		s.closeMu.RUnlock()
+		return nil, ledger.ErrClosed
 	}
+	return s.closeMu.RUnlock, nil
+}
+
+func (s *Store) checkSize(size uint64) error {
 	if cur := s.state.Load().head.Size; size > cur {
 		return fmt.Errorf("%w: tree size %d beyond log size %d", ledger.ErrNotFound, size, cur)
 	}
