@@ -11,7 +11,7 @@ GO       ?= go
 FUZZTIME ?= 15s
 # Every Go module of the repository: the library, the Trillian store (its own
 # module so gRPC and Trillian stay out of the library's go.mod), benchmarks.
-MODULES  := . ledger/trillianstore benchmarks benchmarks/trillian
+MODULES  := ledger/trillianstore benchmarks benchmarks/trillian .
 
 .PHONY: all test test-trillian lint fuzz bench bench-trillian quickstart
 
