@@ -28,9 +28,7 @@ const (
 // indices, extend the tree, sign one checkpoint and write it all in one
 // atomic step, and then wakes each caller with its receipt. When Append
 // returns a receipt, the entry is durable (as durable as the store), in the
-// tree, and covered by the signed checkpoint in the receipt. With a store
-// that implements [Pipeliner] (the Pebble store), two batches are in flight:
-// the next is sequenced and signed while the previous one is being synced.
+// tree, and covered by the signed checkpoint in the receipt.
 type Log struct {
 	cfg    Config
 	store  Store
@@ -182,28 +180,16 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 
 // sequence is the sequencer goroutine: it owns the store's Add.
 func (l *Log) sequence() {
-	// With a pipelined store, up to two batches are in flight: the next
-	// one is formed and signed while the store syncs the previous one.
-	depth := 1
-	if p, ok := l.store.(Pipeliner); ok && p.Pipelined() {
-		depth = 2
-	}
-	slots := make(chan struct{}, depth)
-	var inflight sync.WaitGroup
 	defer close(l.done)
-	defer inflight.Wait()
+	batch := make([]*appendReq, 0, l.cfg.MaxBatch)
 	for {
-		var first *appendReq
 		select {
 		case <-l.quit:
-			inflight.Wait()
 			l.failQueued()
 			return
-		case first = <-l.queue:
+		case r := <-l.queue:
+			batch = append(batch[:0], r)
 		}
-		// Wait for a free slot first: appends queued meanwhile join the batch.
-		slots <- struct{}{}
-		batch := append(make([]*appendReq, 0, l.cfg.MaxBatch), first)
 		l.fill(&batch)
 		if len(batch) < l.cfg.MaxBatch && len(batch) > 1 {
 			// Several appends arrived together: others are likely on their
@@ -212,17 +198,8 @@ func (l *Log) sequence() {
 			runtime.Gosched()
 			l.fill(&batch)
 		}
-		if depth == 1 {
-			l.commit(batch)
-			<-slots
-			continue
-		}
-		inflight.Add(1)
-		go func() {
-			defer inflight.Done()
-			l.commit(batch)
-			<-slots
-		}()
+		l.commit(batch)
+		clear(batch)
 	}
 }
 

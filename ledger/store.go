@@ -21,15 +21,6 @@ type Leaf struct {
 	AbsentBelow uint64
 }
 
-// Pipeliner is implemented by stores whose Add may be called again before
-// an earlier call returned (each call still atomic and durable when it
-// returns). When Pipelined reports true, the Log keeps two batches in
-// flight: it forms and signs the next batch while the store makes the
-// previous one durable.
-type Pipeliner interface {
-	Pipelined() bool
-}
-
 // Prechecker is implemented by stores that can look a leaf hash up outside
 // the sequencer. The Log calls Precheck in the appending goroutine, so the
 // lookups of many appends run in parallel and the single sequencer only has
@@ -74,8 +65,8 @@ type AddResult struct {
 // pass the conformance suite in ledger/storetest.
 //
 // All methods MUST be safe for concurrent use. Add is called by one goroutine
-// at a time per Log (unless the store implements [Pipeliner]), but several
-// Logs (frontends) MAY share a distributed store.
+// at a time per Log, but several Logs (frontends) MAY share a distributed
+// store.
 type Store interface {
 	// Add integrates leaves into the tree in the given order, skipping any
 	// leaf whose hash is already present (it reports the existing index), and

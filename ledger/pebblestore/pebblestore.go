@@ -59,10 +59,7 @@ type Store struct {
 	b *backend
 }
 
-var (
-	_ ledger.Store             = (*Store)(nil)
-	_ tilestore.AsyncCommitter = (*backend)(nil)
-)
+var _ ledger.Store = (*Store)(nil)
 
 // Open opens (or creates) the store in cfg.Dir.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
@@ -154,40 +151,8 @@ type backend struct {
 }
 
 func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
-	batch, err := b.build(c)
-	if err != nil {
-		return err
-	}
-	defer batch.Close()
-	return batch.Commit(b.sync)
-}
-
-// CommitAsync implements tilestore.AsyncCommitter: the batch is applied in
-// call order and wait blocks until its WAL write is synced, which, Pebble's
-// WAL being sequential, also covers every batch applied before it.
-func (b *backend) CommitAsync(ctx context.Context, c *tilestore.Commit) (func() error, error) {
-	batch, err := b.build(c)
-	if err != nil {
-		return nil, err
-	}
-	if !b.sync.Sync {
-		err := batch.Commit(b.sync)
-		batch.Close()
-		return func() error { return nil }, err
-	}
-	if err := b.db.ApplyNoSyncWait(batch, b.sync); err != nil {
-		batch.Close()
-		return nil, err
-	}
-	return func() error {
-		err := batch.SyncWait()
-		batch.Close()
-		return err
-	}, nil
-}
-
-func (b *backend) build(c *tilestore.Commit) (*pebble.Batch, error) {
 	batch := b.db.NewBatch()
+	defer batch.Close()
 	var idx [8]byte
 	for _, l := range c.Leaves {
 		binary.BigEndian.PutUint64(idx[:], l.Index)
@@ -196,14 +161,12 @@ func (b *backend) build(c *tilestore.Commit) (*pebble.Batch, error) {
 			batch.Set(hashKey(l.Hash), idx[:], nil),
 			batch.Set(subjectKey(l.Subject, l.Index), nil, nil),
 		); err != nil {
-			batch.Close()
-			return nil, err
+			return err
 		}
 	}
 	for _, t := range c.Tiles {
 		if err := batch.Set(tileKey(t.ID), t.Data, nil); err != nil {
-			batch.Close()
-			return nil, err
+			return err
 		}
 	}
 	head := make([]byte, 8+merkle.HashSize)
@@ -213,10 +176,9 @@ func (b *backend) build(c *tilestore.Commit) (*pebble.Batch, error) {
 		batch.Set([]byte{keyHead}, head, nil),
 		batch.Set([]byte{keyCheckpoint}, c.Checkpoint, nil),
 	); err != nil {
-		batch.Close()
-		return nil, err
+		return err
 	}
-	return batch, nil
+	return batch.Commit(b.sync)
 }
 
 // get returns a copy of the value of key, or an error wrapping ErrNotFound.

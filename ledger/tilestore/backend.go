@@ -46,17 +46,6 @@ type Backend interface {
 	Close() error
 }
 
-// AsyncCommitter is implemented by backends that can apply a commit now
-// and make it durable later, so that the Store prepares the next batch
-// while the previous one is being synced. CommitAsync MUST apply commits in
-// the order it is called, atomically as Commit does; it returns wait, which
-// blocks until the commit is durable. When wait returns nil, every commit
-// applied before it MUST be durable too. If CommitAsync returns an error,
-// nothing was applied.
-type AsyncCommitter interface {
-	CommitAsync(ctx context.Context, c *Commit) (wait func() error, err error)
-}
-
 // Commit is one atomic write: new leaves with their indices, the tiles
 // they changed, and the new head with its signed checkpoint.
 type Commit struct {

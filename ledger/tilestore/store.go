@@ -55,10 +55,6 @@ type Store struct {
 	// known holds the hash prefix of every committed leaf; it is updated
 	// after each commit, before the new head is published.
 	known *prefixSet
-	// last is the latest commit handed to the backend; failed, once set,
-	// fails every later Add.
-	last   *pendingCommit
-	failed error
 
 	// state is the published head; it only moves forward, after a commit.
 	state  atomic.Pointer[published]
@@ -116,8 +112,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.recent, s.recentStart = make(map[merkle.Hash]uint64), head.Size
 	s.state.Store(&published{head: head, checkpoint: cp})
-	s.last = &pendingCommit{head: head, checkpoint: cp, done: make(chan struct{})}
-	close(s.last.done)
 	return s, nil
 }
 
@@ -171,51 +165,16 @@ func (s *Store) lookup(ctx context.Context, l ledger.Leaf) (uint64, bool, error)
 // Head returns the latest committed tree head.
 func (s *Store) Head() ledger.TreeHead { return s.state.Load().head }
 
-// Add implements ledger.Store. Several Adds may run at once: each prepares
-// its batch (indices, tiles, signed checkpoint) and hands it to the backend
-// in order under writeMu, then, if the backend commits asynchronously, waits
-// for durability without the lock, so the next batch is prepared while this
-// one's write-ahead log is synced.
+// Add implements ledger.Store.
 func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignFunc) (ledger.AddResult, error) {
 	if s.closed.Load() {
 		return ledger.AddResult{}, ledger.ErrClosed
 	}
 	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	if s.closed.Load() {
-		s.writeMu.Unlock()
 		return ledger.AddResult{}, ledger.ErrClosed
 	}
-	if s.failed != nil {
-		s.writeMu.Unlock()
-		return ledger.AddResult{}, s.failed
-	}
-	res, pc, err := s.prepare(ctx, leaves, sign)
-	s.writeMu.Unlock()
-	if err != nil {
-		return ledger.AddResult{}, err
-	}
-	<-pc.done
-	if pc.err != nil {
-		return ledger.AddResult{}, pc.err
-	}
-	s.publish(pc.head, pc.checkpoint)
-	res.Head, res.Checkpoint = pc.head, pc.checkpoint
-	return res, nil
-}
-
-// pendingCommit is a commit handed to the backend; done is closed when it
-// is durable (or failed, with err set).
-type pendingCommit struct {
-	head       ledger.TreeHead
-	checkpoint []byte
-	done       chan struct{}
-	err        error
-}
-
-// prepare sequences one batch and hands it to the backend; called with
-// writeMu held. It returns the commit to wait for: the batch's own, or, for
-// a batch of duplicates only, the latest one, which covers them all.
-func (s *Store) prepare(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignFunc) (ledger.AddResult, *pendingCommit, error) {
 	res := ledger.AddResult{Indices: make([]uint64, len(leaves)), Existed: make([]bool, len(leaves))}
 	size := s.app.Size()
 	commit := &Commit{Leaves: make([]IndexedLeaf, 0, len(leaves))}
@@ -228,7 +187,7 @@ func (s *Store) prepare(ctx context.Context, leaves []ledger.Leaf, sign ledger.S
 		}
 		idx, found, err := s.lookup(ctx, l)
 		if err != nil {
-			return res, nil, err
+			return ledger.AddResult{}, err
 		}
 		if found {
 			res.Indices[i], res.Existed[i] = idx, true
@@ -244,8 +203,10 @@ func (s *Store) prepare(ctx context.Context, leaves []ledger.Leaf, sign ledger.S
 		commit.Leaves = append(commit.Leaves, IndexedLeaf{Index: idx, Leaf: l})
 	}
 	if len(hashes) == 0 {
-		// Nothing new: the latest commit covers every leaf.
-		return res, s.last, nil
+		// Nothing new: the latest checkpoint covers every leaf.
+		st := s.state.Load()
+		res.Head, res.Checkpoint = st.head, st.checkpoint
+		return res, nil
 	}
 	next := s.app.Clone()
 	tiles := next.Append(hashes)
@@ -256,31 +217,13 @@ func (s *Store) prepare(ctx context.Context, leaves []ledger.Leaf, sign ledger.S
 	commit.Head = ledger.TreeHead{Size: next.Size(), Root: next.Root()}
 	cp, err := sign(commit.Head)
 	if err != nil {
-		return res, nil, fmt.Errorf("tilestore: signing checkpoint: %w", err)
+		return ledger.AddResult{}, fmt.Errorf("tilestore: signing checkpoint: %w", err)
 	}
 	commit.Checkpoint = cp
-	pc := &pendingCommit{head: commit.Head, checkpoint: cp, done: make(chan struct{})}
-	if ac, ok := s.backend.(AsyncCommitter); ok {
-		wait, err := ac.CommitAsync(ctx, commit)
-		if err != nil {
-			return res, nil, fmt.Errorf("tilestore: commit: %w", err)
-		}
-		// From here on the batch is applied: later batches build on it.
-		go func() {
-			if err := wait(); err != nil {
-				s.fail(fmt.Errorf("%w: a commit was applied but not made durable (reopen the store): %w", ledger.ErrCorrupt, err))
-				pc.err = err
-			}
-			close(pc.done)
-		}()
-	} else {
-		if err := s.backend.Commit(ctx, commit); err != nil {
-			return res, nil, fmt.Errorf("tilestore: commit: %w", err)
-		}
-		close(pc.done)
+	if err := s.backend.Commit(ctx, commit); err != nil {
+		return ledger.AddResult{}, fmt.Errorf("tilestore: commit: %w", err)
 	}
 	s.app = next
-	s.last = pc
 	s.known.add(commit.Leaves)
 	if len(s.recent)+len(commit.Leaves) > recentLimit {
 		clear(s.recent)
@@ -293,35 +236,9 @@ func (s *Store) prepare(ctx context.Context, leaves []ledger.Leaf, sign ledger.S
 	for _, t := range tiles {
 		s.cache.put(t, !t.Full())
 	}
-	return res, pc, nil
-}
-
-// Pipelined implements ledger.Pipeliner: Adds may overlap when the
-// backend commits asynchronously.
-func (s *Store) Pipelined() bool {
-	_, ok := s.backend.(AsyncCommitter)
-	return ok
-}
-
-// publish makes a durable head visible to readers; heads only move forward.
-func (s *Store) publish(head ledger.TreeHead, cp []byte) {
-	next := &published{head: head, checkpoint: cp}
-	for {
-		cur := s.state.Load()
-		if cur.head.Size >= head.Size || s.state.CompareAndSwap(cur, next) {
-			return
-		}
-	}
-}
-
-// fail stops all further Adds after a commit that was applied but could
-// not be made durable: the in-memory tree may be ahead of the disk.
-func (s *Store) fail(err error) {
-	s.writeMu.Lock()
-	if s.failed == nil {
-		s.failed = err
-	}
-	s.writeMu.Unlock()
+	s.state.Store(&published{head: commit.Head, checkpoint: cp})
+	res.Head, res.Checkpoint = commit.Head, cp
+	return res, nil
 }
 
 // Checkpoint implements ledger.Store.
@@ -458,8 +375,6 @@ func (s *Store) Close() error {
 	defer s.closeMu.Unlock()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	// Commits are durable in order: once the last is, none is in flight.
-	<-s.last.done
 	return s.backend.Close()
 }
 
