@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -169,11 +168,7 @@ func (r *Resolver) openCheckpoint(signed []byte) (ledger.Checkpoint, error) {
 		}
 		return cp, nil
 	}
-	i := bytes.Index(signed, []byte("\n\n"))
-	if i < 0 {
-		return ledger.Checkpoint{}, fmt.Errorf("%w: checkpoint is not a signed note", ErrNotIncluded)
-	}
-	cp, err := ledger.ParseCheckpoint(signed[:i+1])
+	cp, err := ledger.ParseSignedCheckpoint(signed)
 	if err != nil {
 		return ledger.Checkpoint{}, fmt.Errorf("%w: checkpoint: %w", ErrNotIncluded, err)
 	}

@@ -84,7 +84,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	// A log that already has a checkpoint must have been signed for the
 	// same origin: refuse to mix two logs in one store.
 	if cp, err := cfg.Store.Checkpoint(ctx); err == nil {
-		c, err := parseSigned(cp)
+		c, err := ParseSignedCheckpoint(cp)
 		if err != nil {
 			return nil, fmt.Errorf("%w: stored checkpoint: %w", ErrCorrupt, err)
 		}
@@ -331,7 +331,7 @@ func (l *Log) Receipt(ctx context.Context, index uint64) (*Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := parseSigned(cp)
+	c, err := ParseSignedCheckpoint(cp)
 	if err != nil {
 		return nil, fmt.Errorf("%w: stored checkpoint: %w", ErrCorrupt, err)
 	}
@@ -356,14 +356,4 @@ func (l *Log) BySubject(ctx context.Context, s SubjectTag, start uint64, limit i
 		return nil, ErrClosed
 	}
 	return l.store.BySubject(ctx, s, start, limit)
-}
-
-// parseSigned parses the body of a signed checkpoint note without checking
-// its signatures (the log reads its own checkpoints from its own store).
-func parseSigned(signed []byte) (Checkpoint, error) {
-	i := bytes.Index(signed, []byte("\n\n"))
-	if i < 0 {
-		return Checkpoint{}, fmt.Errorf("%w: checkpoint note without signatures", ErrMalformed)
-	}
-	return ParseCheckpoint(signed[:i+1])
 }

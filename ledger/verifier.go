@@ -56,8 +56,8 @@ type InconsistencyError struct {
 
 // Error describes the inconsistency by tree sizes only.
 func (e *InconsistencyError) Error() string {
-	t, _ := checkpointOfNote(e.Trusted)
-	c, _ := checkpointOfNote(e.Candidate)
+	t, _ := ParseSignedCheckpoint(e.Trusted)
+	c, _ := ParseSignedCheckpoint(e.Candidate)
 	if t.Size == c.Size {
 		return fmt.Sprintf("%v: fork: two checkpoints of size %d with different roots", ErrInvalidProof, t.Size)
 	}

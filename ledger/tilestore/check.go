@@ -174,12 +174,7 @@ func (s *Store) checkLeaf(ctx context.Context, i uint64, report func(Problem) bo
 }
 
 func (s *Store) checkCheckpoint(head ledger.TreeHead, cp []byte, v note.Verifier, report func(Problem) bool) {
-	i := bytes.Index(cp, []byte("\n\n"))
-	if i < 0 {
-		report(Problem{What: "checkpoint", Detail: "not a signed note"})
-		return
-	}
-	c, err := ledger.ParseCheckpoint(cp[:i+1])
+	c, err := ledger.ParseSignedCheckpoint(cp)
 	if err != nil {
 		report(Problem{What: "checkpoint", Detail: "does not parse: " + err.Error()})
 		return
