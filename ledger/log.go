@@ -1,58 +1,359 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/healthledger/healthledger/merkle"
-	"golang.org/x/mod/sumdb/note"
 )
 
-// WriterVerifier checks an entry's writer signature before it is appended.
-// Package identity provides one that resolves the writer's DID. It MUST be
-// safe for concurrent use and MUST NOT append to the Log it guards.
-type WriterVerifier interface {
-	VerifyWriter(ctx context.Context, e *Entry) error
+// Defaults of Config.
+const (
+	DefaultMaxBatch   = 1024
+	DefaultMaxPending = 8192
+)
+
+// Log is a verifiable, append-only log of entries. It is safe for
+// concurrent use by many goroutines.
+//
+// Appends are group-committed: a single sequencer goroutine takes every
+// append waiting in the queue (up to Config.MaxBatch), has the store assign
+// indices, extend the tree, sign one checkpoint and write it all in one
+// atomic step, and then wakes each caller with its receipt. When Append
+// returns a receipt, the entry is durable (as durable as the store), in the
+// tree, and covered by the signed checkpoint in the receipt.
+type Log struct {
+	cfg    Config
+	store  Store
+	logger *slog.Logger
+
+	// queue holds appends waiting for the sequencer; its capacity is
+	// MaxPending. Written by Append, read by the sequencer only.
+	queue chan *appendReq
+	// quit is closed by Close; done is closed when the sequencer has
+	// stopped and failed every request it took.
+	quit, done chan struct{}
+	closeOnce  sync.Once
+	closed     atomic.Bool
 }
 
-// Config configures a [Log]. The zero value of every optional field means
-// the documented default.
-type Config struct {
-	// Store keeps the log. Required.
-	Store Store
-	// Signer signs checkpoints: an Ed25519 note signer (see NewSigner and
-	// NewTinkSigner). Required. Its name is the key name of the signature
-	// line; by convention it equals Origin.
-	Signer note.Signer
-	// Origin is the checkpoint origin line (the log's name, e.g.
-	// "ledger.example-hospital.org/audit"). Required.
-	Origin string
-	// MaxBatch is the largest number of entries committed in one step.
-	// Default 1024.
-	MaxBatch int
-	// MaxPending is the number of appends that may wait for a batch before
-	// Append fails with ErrPushback. Default 8192.
-	MaxPending int
-	// WriterVerifier, if set, must accept every entry before it is queued.
-	WriterVerifier WriterVerifier
-	// Logger receives operational logs (never entry contents). Nil is silent.
-	Logger *slog.Logger
+// appendReq is one Append waiting for its batch. The sequencer sets the
+// result fields and then closes ready; the caller reads them after that.
+type appendReq struct {
+	leaf  Leaf
+	ready chan struct{}
+
+	index      uint64
+	existed    bool
+	size       uint64
+	checkpoint []byte
+	proof      []merkle.Hash
+	err        error
 }
 
-// Receipt is the offline proof that an entry is in the log: the exact leaf,
-// its index, its inclusion proof and the signed checkpoint that covers it.
-// Anyone holding the log's verifier key can check it with a [Verifier].
-type Receipt struct {
-	// Index is the entry's position in the log.
-	Index uint64
-	// Leaf is the exact leaf bytes (the encoded entry).
-	Leaf []byte
-	// Proof is the inclusion proof of Leaf at Index in the checkpoint's tree.
-	Proof []merkle.Hash
-	// Checkpoint is the signed checkpoint note (C2SP tlog-checkpoint),
-	// possibly carrying witness cosignatures.
-	Checkpoint []byte
-	// Existed reports that the entry had been appended before; Index is then
-	// the index of the earlier append.
-	Existed bool
+// Open starts a Log over cfg.Store. The caller keeps ownership of the
+// store: close the Log first, then the store.
+func Open(ctx context.Context, cfg Config) (*Log, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, fmt.Errorf("%w: Config.Store is nil", ErrInvalidConfig)
+	case cfg.Signer == nil:
+		return nil, fmt.Errorf("%w: Config.Signer is nil", ErrInvalidConfig)
+	case cfg.Origin == "" || !utf8.ValidString(cfg.Origin) || bytes.ContainsAny([]byte(cfg.Origin), "\n"):
+		return nil, fmt.Errorf("%w: Config.Origin must be one non-empty line", ErrInvalidConfig)
+	case cfg.MaxBatch < 0 || cfg.MaxPending < 0:
+		return nil, fmt.Errorf("%w: negative MaxBatch or MaxPending", ErrInvalidConfig)
+	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.MaxPending == 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	// A log that already has a checkpoint must have been signed for the
+	// same origin: refuse to mix two logs in one store.
+	if cp, err := cfg.Store.Checkpoint(ctx); err == nil {
+		c, err := ParseSignedCheckpoint(cp)
+		if err != nil {
+			return nil, fmt.Errorf("%w: stored checkpoint: %w", ErrCorrupt, err)
+		}
+		if c.Origin != cfg.Origin {
+			return nil, fmt.Errorf("%w: store holds log %q, config says %q", ErrInvalidConfig, c.Origin, cfg.Origin)
+		}
+	} else if !errors.Is(err, ErrEmptyLog) {
+		return nil, fmt.Errorf("ledger: reading checkpoint: %w", err)
+	}
+	l := &Log{
+		cfg:    cfg,
+		store:  cfg.Store,
+		logger: logger,
+		queue:  make(chan *appendReq, cfg.MaxPending),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	go l.sequence()
+	return l, nil
+}
+
+// Append adds e to the log and returns its receipt once it is durable and
+// covered by a signed checkpoint. Appending an entry identical to one
+// already in the log returns the receipt of the existing one (Existed set).
+//
+// Append fails with ErrPushback when MaxPending appends are already
+// waiting, with ErrClosed after Close, with errors wrapping ErrInvalidEntry,
+// ErrTooLarge or ErrWriterRejected for entries it refuses (nothing is
+// written then). If ctx ends while the entry waits for its batch, Append
+// returns ctx.Err() and the entry may or may not be appended; appending it
+// again is safe, since it is deduplicated.
+func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	data, err := e.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	if l.cfg.WriterVerifier != nil {
+		if err := l.cfg.WriterVerifier.VerifyWriter(ctx, e); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrWriterRejected, err)
+		}
+	}
+	r := &appendReq{
+		leaf:  Leaf{Data: data, Hash: merkle.HashLeaf(data), Subject: e.Subject},
+		ready: make(chan struct{}),
+	}
+	if pc, ok := l.store.(Prechecker); ok {
+		// Look for an earlier append here, in parallel with other callers,
+		// so that the sequencer only checks what was committed since.
+		idx, found, size, err := pc.Precheck(ctx, r.leaf.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: duplicate check: %w", err)
+		}
+		if found {
+			rc, err := l.Receipt(ctx, idx)
+			if err != nil {
+				return nil, err
+			}
+			rc.Existed = true
+			return rc, nil
+		}
+		r.leaf.AbsentBelow = size
+	}
+	select {
+	case l.queue <- r:
+	default:
+		return nil, ErrPushback
+	}
+	select {
+	case <-r.ready:
+	case <-l.done:
+		select {
+		case <-r.ready:
+		default:
+			return nil, ErrClosed
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	proof := r.proof
+	if proof == nil && r.index < r.size {
+		if proof, err = l.store.InclusionProof(ctx, r.index, r.size); err != nil {
+			return nil, fmt.Errorf("ledger: inclusion proof for new entry %d: %w", r.index, err)
+		}
+	}
+	return &Receipt{Index: r.index, Leaf: data, Proof: proof, Checkpoint: r.checkpoint, Existed: r.existed}, nil
+}
+
+// sequence is the sequencer goroutine: it owns the store's Add.
+func (l *Log) sequence() {
+	defer close(l.done)
+	batch := make([]*appendReq, 0, l.cfg.MaxBatch)
+	for {
+		select {
+		case <-l.quit:
+			l.failQueued()
+			return
+		case r := <-l.queue:
+			batch = append(batch[:0], r)
+		}
+		l.fill(&batch)
+		if len(batch) < l.cfg.MaxBatch && len(batch) > 1 {
+			// Several appends arrived together: others are likely on their
+			// way. Yield once so that runnable callers can queue and join
+			// this batch, which shares one checkpoint signature and commit.
+			runtime.Gosched()
+			l.fill(&batch)
+		}
+		l.commit(batch)
+		clear(batch)
+	}
+}
+
+// fill moves queued appends into batch, up to MaxBatch, without waiting.
+func (l *Log) fill(batch *[]*appendReq) {
+	for len(*batch) < l.cfg.MaxBatch {
+		select {
+		case r := <-l.queue:
+			*batch = append(*batch, r)
+		default:
+			return
+		}
+	}
+}
+
+// commit integrates one batch and wakes its callers.
+func (l *Log) commit(batch []*appendReq) {
+	leaves := make([]Leaf, len(batch))
+	for i, r := range batch {
+		leaves[i] = r.leaf
+	}
+	res, err := l.store.Add(context.Background(), leaves, l.sign)
+	if err == nil && (len(res.Indices) != len(batch) || len(res.Existed) != len(batch) || (res.Proofs != nil && len(res.Proofs) != len(batch))) {
+		err = fmt.Errorf("%w: store returned %d indices for %d leaves", ErrCorrupt, len(res.Indices), len(batch))
+	}
+	if err != nil {
+		l.logger.Error("ledger: append batch failed", "entries", len(batch), "error", err)
+	}
+	for i, r := range batch {
+		if err != nil {
+			r.err = err
+		} else {
+			r.index, r.existed, r.size, r.checkpoint = res.Indices[i], res.Existed[i], res.Head.Size, res.Checkpoint
+			if res.Proofs != nil {
+				r.proof = res.Proofs[i]
+			}
+		}
+		close(r.ready)
+	}
+}
+
+func (l *Log) sign(h TreeHead) ([]byte, error) {
+	return SignCheckpoint(l.cfg.Signer, Checkpoint{Origin: l.cfg.Origin, Size: h.Size, Root: h.Root})
+}
+
+// failQueued fails every append still queued; called by the sequencer on quit.
+func (l *Log) failQueued() {
+	for {
+		select {
+		case r := <-l.queue:
+			r.err = ErrClosed
+			close(r.ready)
+		default:
+			return
+		}
+	}
+}
+
+// Close stops the Log: appends not yet committed fail with ErrClosed, and
+// later calls fail with ErrClosed. It waits for a batch being committed to
+// finish. It does not close the store.
+func (l *Log) Close() error {
+	l.closeOnce.Do(func() {
+		l.closed.Store(true)
+		close(l.quit)
+	})
+	<-l.done
+	// An Append that passed the closed check may have queued after the
+	// sequencer drained the queue; it sees done closed and returns ErrClosed.
+	l.failQueued()
+	return nil
+}
+
+// Origin returns the log's origin line.
+func (l *Log) Origin() string { return l.cfg.Origin }
+
+// Leaf returns the exact leaf bytes at index.
+func (l *Log) Leaf(ctx context.Context, index uint64) ([]byte, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	return l.store.Leaf(ctx, index)
+}
+
+// Entry returns the entry at index.
+func (l *Log) Entry(ctx context.Context, index uint64) (*Entry, error) {
+	data, err := l.Leaf(ctx, index)
+	if err != nil {
+		return nil, err
+	}
+	e, err := UnmarshalEntry(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: entry %d: %w", ErrCorrupt, index, err)
+	}
+	return e, nil
+}
+
+// InclusionProof returns the proof that the entry at index is in the tree
+// of the given size.
+func (l *Log) InclusionProof(ctx context.Context, index, size uint64) ([]merkle.Hash, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	return l.store.InclusionProof(ctx, index, size)
+}
+
+// ConsistencyProof returns the proof that the tree of size m is a prefix of
+// the tree of size n.
+func (l *Log) ConsistencyProof(ctx context.Context, m, n uint64) ([]merkle.Hash, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	return l.store.ConsistencyProof(ctx, m, n)
+}
+
+// Checkpoint returns the latest signed checkpoint (a C2SP tlog-checkpoint
+// note), or ErrEmptyLog.
+func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	return l.store.Checkpoint(ctx)
+}
+
+// Receipt returns a receipt for the entry at index against the latest
+// checkpoint.
+func (l *Log) Receipt(ctx context.Context, index uint64) (*Receipt, error) {
+	cp, err := l.Checkpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ParseSignedCheckpoint(cp)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored checkpoint: %w", ErrCorrupt, err)
+	}
+	if index >= c.Size {
+		return nil, fmt.Errorf("%w: index %d, log size %d", ErrNotFound, index, c.Size)
+	}
+	leaf, err := l.store.Leaf(ctx, index)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := l.store.InclusionProof(ctx, index, c.Size)
+	if err != nil {
+		return nil, err
+	}
+	return &Receipt{Index: index, Leaf: leaf, Proof: proof, Checkpoint: cp}, nil
+}
+
+// BySubject returns up to limit indices of entries with the subject tag, in
+// increasing order, from index start on.
+func (l *Log) BySubject(ctx context.Context, s SubjectTag, start uint64, limit int) ([]uint64, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	return l.store.BySubject(ctx, s, start, limit)
 }

@@ -10,6 +10,24 @@ import (
 	"github.com/healthledger/healthledger/merkle"
 )
 
+// Receipt is the offline proof that an entry is in the log: the exact leaf,
+// its index, its inclusion proof and the signed checkpoint that covers it.
+// Anyone holding the log's verifier key can check it with a [Verifier].
+type Receipt struct {
+	// Index is the entry's position in the log.
+	Index uint64
+	// Leaf is the exact leaf bytes (the encoded entry).
+	Leaf []byte
+	// Proof is the inclusion proof of Leaf at Index in the checkpoint's tree.
+	Proof []merkle.Hash
+	// Checkpoint is the signed checkpoint note (C2SP tlog-checkpoint),
+	// possibly carrying witness cosignatures.
+	Checkpoint []byte
+	// Existed reports that the entry had been appended before; Index is then
+	// the index of the earlier append.
+	Existed bool
+}
+
 // Receipts are written in the C2SP tlog-proof text format
 // (https://c2sp.org/tlog-proof), with the exact leaf bytes as the "extra"
 // data:
