@@ -135,6 +135,15 @@ func (o *Operation) appendEncoding(b []byte, withSig bool) ([]byte, error) {
 		return nil, err
 	}
 	start := len(b)
+	b = o.appendFields(b, withSig)
+	if len(b)-start > MaxOperationSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrOperationTooLarge, len(b)-start, MaxOperationSize)
+	}
+	return b, nil
+}
+
+// appendFields appends o's fields as encoded, without validating them.
+func (o *Operation) appendFields(b []byte, withSig bool) []byte {
 	b = append(b, opVersion, byte(o.Type))
 	b = append(b, o.Prev[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(o.Time.UnixNano()))
@@ -165,10 +174,7 @@ func (o *Operation) appendEncoding(b []byte, withSig bool) ([]byte, error) {
 	} else {
 		b = append(b, 0)
 	}
-	if len(b)-start > MaxOperationSize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrOperationTooLarge, len(b)-start, MaxOperationSize)
-	}
-	return b, nil
+	return b
 }
 
 func appendKey(b []byte, k PublicKey) []byte {

@@ -196,34 +196,8 @@ func encodeUnchecked(t *testing.T, mod func(*Operation)) []byte {
 	return rawEncode(&op)
 }
 
-// rawEncode mirrors appendEncoding without validation, to produce invalid inputs.
-func rawEncode(o *Operation) []byte {
-	b := []byte{opVersion, byte(o.Type)}
-	b = append(b, o.Prev[:]...)
-	ts := uint64(o.Time.UnixNano())
-	b = append(b, byte(ts>>56), byte(ts>>48), byte(ts>>40), byte(ts>>32), byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts))
-	s := &o.State
-	b = append(b, byte(len(s.RotationKeys)))
-	for _, k := range s.RotationKeys {
-		b = appendKey(b, k)
-	}
-	b = append(b, byte(len(s.VerificationMethods)))
-	for _, vm := range s.VerificationMethods {
-		b = appendStr8(b, vm.ID)
-		b = append(b, byte(vm.Relationships))
-		b = appendKey(b, vm.Key)
-	}
-	b = append(b, byte(len(s.Services)))
-	for _, sv := range s.Services {
-		b = appendStr16(appendStr8(appendStr8(b, sv.ID), sv.Type), sv.Endpoint)
-	}
-	b = append(b, byte(len(s.AlsoKnownAs)))
-	for _, a := range s.AlsoKnownAs {
-		b = appendStr16(b, a)
-	}
-	b = append(b, byte(len(o.Signature)))
-	return append(b, o.Signature...)
-}
+// rawEncode encodes o without validation, to produce invalid inputs.
+func rawEncode(o *Operation) []byte { return o.appendFields(nil, true) }
 
 func TestOperationEncodeRefusesInvalid(t *testing.T) {
 	f := newFixture(t)
