@@ -11,7 +11,6 @@ import (
 
 	"github.com/healthledger/healthledger/merkle"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // Reference RFC 6962 tree (section 2.1), written from the RFC's recursive
@@ -75,7 +74,7 @@ func refConsistency(m int, leaves [][]byte) []merkle.Hash {
 type testLog struct {
 	t         testing.TB
 	origin    string
-	signer    note.Signer
+	signer    *Signer
 	vkey      string
 	cosigners []*Cosigner
 	leaves    [][]byte
@@ -121,7 +120,7 @@ func (l *testLog) appendN(n int) {
 // checkpoint returns the checkpoint of the first size leaves, cosigned by
 // the first cosigs cosigners.
 func (l *testLog) checkpoint(size, cosigs int) []byte {
-	signed, err := SignCheckpoint(l.signer, Checkpoint{Origin: l.origin, Size: uint64(size), Root: refRoot(l.leaves[:size])})
+	signed, err := SignCheckpoint(l.signer, Checkpoint{Origin: l.origin, Size: uint64(size), Root: refRoot(l.leaves[:size])}, time.Now())
 	require.NoError(l.t, err)
 	for _, c := range l.cosigners[:cosigs] {
 		signed, err = c.Cosign(signed, time.Unix(1800000000, 0))

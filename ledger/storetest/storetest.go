@@ -210,7 +210,7 @@ func newSuite(t *testing.T, h Harness) *suite {
 		v, err = note.NewVerifier(vkey)
 		require.NoError(t, err)
 		sign = func(h ledger.TreeHead) ([]byte, error) {
-			return ledger.SignCheckpoint(signer, ledger.Checkpoint{Origin: Origin, Size: h.Size, Root: h.Root})
+			return ledger.SignCheckpoint(signer, ledger.Checkpoint{Origin: Origin, Size: h.Size, Root: h.Root}, time.Now())
 		}
 		s.origin = Origin
 	}
