@@ -79,8 +79,9 @@ type node struct {
 	op     *Operation
 	hash   OpHash
 	index  uint64
-	signer int
-	hist   int // position in Chain.history
+	signer int       // priority of key in the rotation keys of prev's state
+	key    PublicKey // the rotation key that signed op
+	hist   int       // position in Chain.history
 }
 
 // Chain is the pure state machine of one DID: it applies operations in
@@ -191,15 +192,42 @@ func (c *Chain) check(op *Operation, h OpHash) (applyPlan, error) {
 		return applyPlan{}, err
 	}
 	if pos < len(c.ops)-1 {
-		first := c.ops[pos+1]
-		if signer >= first.signer {
-			return applyPlan{}, fmt.Errorf("%w: signer priority %d, overridden signer priority %d", ErrInsufficientPriority, signer, first.signer)
-		}
-		if !op.Time.Before(first.op.Time.Add(c.rules.window())) {
-			return applyPlan{}, ErrRecoveryWindowClosed
+		if err := c.checkOverride(op, signer, keys, c.ops[pos+1:]); err != nil {
+			return applyPlan{}, err
 		}
 	}
 	return applyPlan{signer: signer, signerKey: keys[signer], forkAt: pos}, nil
+}
+
+// checkOverride enforces rule 9 of SPEC.md for op, signed with priority
+// signer among keys (the rotation keys of the state op is applied to),
+// which would nullify the operations nullified. The signer must outrank the
+// signer of every one of them, each measured in keys, and op must be inside
+// the recovery window of the first. Checking the first only would let a
+// key take over from a higher-priority key that answered it: with keys
+// k0, k1, k2, an override by k1 must not nullify k2's update and k0's
+// rotation that followed it.
+func (c *Chain) checkOverride(op *Operation, signer int, keys []PublicKey, nullified []*node) error {
+	for _, n := range nullified {
+		if q := priorityIn(keys, n.key); signer >= q {
+			return &PriorityError{Signer: signer, Blocking: n.hash, BlockingSigner: q}
+		}
+	}
+	if !op.Time.Before(nullified[0].op.Time.Add(c.rules.window())) {
+		return ErrRecoveryWindowClosed
+	}
+	return nil
+}
+
+// priorityIn returns the index of k in keys, or len(keys) if k is not
+// there: a key that the overridden branch itself introduced ranks below
+// every key of the state being overridden, since its authority comes from
+// an operation of that branch whose signer is checked too.
+func priorityIn(keys []PublicKey, k PublicKey) int {
+	if i := slices.IndexFunc(keys, k.Equal); i >= 0 {
+		return i
+	}
+	return len(keys)
 }
 
 // signerOf returns the priority of the key in keys that signed op (hash
@@ -243,7 +271,7 @@ func (c *Chain) commit(index uint64, op *Operation, h OpHash, plan applyPlan) {
 	}
 	c.seen[h] = true
 	c.byHash[h] = len(c.ops)
-	c.ops = append(c.ops, &node{op: op, hash: h, index: index, signer: plan.signer, hist: len(c.history)})
+	c.ops = append(c.ops, &node{op: op, hash: h, index: index, signer: plan.signer, key: plan.signerKey, hist: len(c.history)})
 	c.history = append(c.history, HistoryEntry{Index: index, Hash: h, Type: op.Type, Time: op.Time, Status: StatusAccepted, Signer: plan.signer})
 }
 

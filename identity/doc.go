@@ -14,10 +14,11 @@
 // without a genesis rotation key can make the operation a DID names. Each
 // later operation ([OpUpdate], [OpRotate], [OpDeactivate]) carries the full
 // new state, names the previous operation's hash, and is signed by a
-// rotation key of the state it replaces. A higher-priority rotation key may
-// override operations signed by a lower-priority key within a recovery
-// window (72 h by default); overridden operations stay in the ledger and
-// are reported as nullified. SPEC.md defines the encoding and every rule,
+// rotation key of the state it replaces. A rotation key may override the
+// operations after some point of the history within a recovery window
+// (72 h by default) if it has strictly higher priority than the signer of
+// every one of them; overridden operations stay in the ledger and are
+// reported as nullified. SPEC.md defines the encoding and every rule,
 // with test vectors in testdata/.
 //
 // Every operation is a ledger entry of kind KindIdentityFirst+type, with

@@ -541,3 +541,56 @@ func TestJunkEntriesCannotBlockDID(t *testing.T) {
 	_, err = r.Resolve(ctx, f.did)
 	require.ErrorIs(t, err, ErrTooManyOperations)
 }
+
+// TestStolenLowerKeyCannotTakeOver replays the takeover of the "Hardening"
+// issue through a ledger: k2 signs an update, k0 answers with a rotation
+// that drops the stolen k1, and the thief signs with k1 an operation whose
+// prev is the genesis. A guarded Log refuses it; on an unguarded one the
+// resolver rejects it and the DID keeps k0's state.
+func TestStolenLowerKeyCannotTakeOver(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	thief := mustKey(t, KeyTypeEd25519)
+	a := f.next(OpUpdate, f.genesis, f.k[2], time.Hour, f.state(f.device))
+	safe := f.state(f.device)
+	safe.RotationKeys = []PublicKey{f.k[0].Public(), f.k[2].Public()}
+	b := f.next(OpRotate, a, f.k[0], 2*time.Hour, safe)
+	takeover := f.state(thief)
+	takeover.RotationKeys = []PublicKey{thief.Public()}
+	attack := f.next(OpRotate, f.genesis, f.k[1], 3*time.Hour, takeover)
+	bh, err := b.Hash()
+	require.NoError(t, err)
+
+	for _, guarded := range []bool{true, false} {
+		t.Run(fmt.Sprint("guarded=", guarded), func(t *testing.T) {
+			l, r := testLog(t, guarded, Config{Now: func() time.Time { return baseTime.Add(3 * time.Hour) }})
+			publish(t, l, f.did, f.genesis, f.k[1])
+			publish(t, l, f.did, a, f.k[2])
+			publish(t, l, f.did, b, f.k[0])
+			e, err := OperationEntry(f.did, attack, f.k[1])
+			require.NoError(t, err)
+			_, err = l.Append(ctx, e)
+			if guarded {
+				require.ErrorIs(t, err, ledger.ErrWriterRejected)
+				require.ErrorIs(t, err, ErrInsufficientPriority)
+			} else {
+				require.NoError(t, err)
+			}
+			res, err := r.Resolve(ctx, f.did)
+			require.NoError(t, err)
+			require.Equal(t, bh.String(), res.Metadata.VersionID)
+			require.Len(t, res.RotationKeys, 2)
+			require.True(t, res.RotationKeys[0].Equal(f.k[0].Public()))
+			for _, h := range res.History[:3] {
+				require.Equal(t, StatusAccepted, h.Status)
+			}
+			if !guarded {
+				require.Len(t, res.History, 4)
+				require.Equal(t, StatusRejected, res.History[3].Status)
+				var pe *PriorityError
+				require.ErrorAs(t, res.History[3].Err, &pe)
+				require.Equal(t, bh, pe.Blocking)
+			}
+		})
+	}
+}
