@@ -594,3 +594,53 @@ func TestStolenLowerKeyCannotTakeOver(t *testing.T) {
 		})
 	}
 }
+
+// TestResolutionHead builds the next operation from a resolution alone, and
+// checks that the head it exposes is a copy.
+func TestResolutionHead(t *testing.T) {
+	ctx := context.Background()
+	l, r := testLog(t, true, Config{Now: func() time.Time { return baseTime.Add(2 * time.Hour) }})
+	f := newFixture(t)
+	publish(t, l, f.did, f.genesis, f.k[1])
+	u := f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(f.device))
+	publish(t, l, f.did, u, f.k[0])
+
+	res, err := r.Resolve(ctx, f.did)
+	require.NoError(t, err)
+	require.NotNil(t, res.Head)
+	uh, err := u.Hash()
+	require.NoError(t, err)
+	require.Equal(t, uh, res.Head.Hash)
+	require.Equal(t, uh.String(), res.Metadata.VersionID)
+	require.Equal(t, uint64(1), res.Head.Index)
+	require.Equal(t, u, res.Head.Operation)
+	require.NotSame(t, u, res.Head.Operation)
+
+	// Mutating the returned head changes nothing in the resolver.
+	res.Head.Operation.State.VerificationMethods[0].ID = "mutated"
+	res.Head.Operation.State.RotationKeys[0] = f.device.Public()
+	res.Head.Operation.Signature[0] ^= 1
+	again, err := r.Resolve(ctx, f.did)
+	require.NoError(t, err)
+	require.Equal(t, u, again.Head.Operation)
+	require.Equal(t, "key-1", again.Head.Operation.State.VerificationMethods[0].ID)
+
+	// The next operation needs nothing but the resolution.
+	dev2 := mustKey(t, KeyTypeEd25519)
+	next := again.Head.Operation.State
+	next.VerificationMethods = []VerificationMethod{{ID: "key-2", Key: dev2.Public(), Relationships: AssertionMethod}}
+	op, err := NewOperation(OpUpdate, again.Head.Hash, next, again.Head.Operation.Time.Add(time.Minute), f.k[0])
+	require.NoError(t, err)
+	publish(t, l, f.did, op, f.k[0])
+	res, err = r.Resolve(ctx, f.did)
+	require.NoError(t, err)
+	require.Equal(t, op, res.Head.Operation)
+
+	at, err := r.ResolveAt(ctx, f.did, f.t0)
+	require.NoError(t, err)
+	require.Equal(t, f.genesis, at.Head.Operation, "ResolveAt's head is the version in effect then")
+
+	key, err := r.Resolve(ctx, f.device.Public().DIDKey())
+	require.NoError(t, err)
+	require.Nil(t, key.Head, "did:key has no operations")
+}
