@@ -62,6 +62,10 @@ var (
 	// ErrNotFound reports a DID with no valid genesis in the ledger, or a
 	// resolution time or ledger size before its creation.
 	ErrNotFound = errors.New("identity: DID not found")
+	// ErrSizeBeyondLedger reports a resolution as of a ledger size larger
+	// than the ledger's latest checkpoint. Errors that wrap it also wrap
+	// ledger.ErrNotFound.
+	ErrSizeBeyondLedger = errors.New("identity: size beyond the ledger's checkpoint")
 	// ErrNotIncluded reports an operation entry whose inclusion in the
 	// ledger's checkpoint does not verify, or a checkpoint that does not.
 	ErrNotIncluded = errors.New("identity: inclusion in the ledger does not verify")

@@ -64,7 +64,11 @@ func (r *Resolver) ResolveAt(ctx context.Context, did string, t time.Time) (*Res
 
 // ResolveAtSize resolves did as a reader saw it when the ledger had size
 // entries: only entries with index < size are replayed, so operations that
-// a later recovery nullified still count here.
+// a later recovery nullified still count here. A size of 0, or one at
+// which the DID did not exist yet, fails with ErrNotFound; a size larger
+// than the ledger's latest checkpoint fails with ErrSizeBeyondLedger
+// (which also matches ledger.ErrNotFound), since the ledger cannot show
+// what it has not yet integrated.
 func (r *Resolver) ResolveAtSize(ctx context.Context, did string, size uint64) (*Resolution, error) {
 	if size == 0 {
 		return nil, fmt.Errorf("%w: empty ledger", ErrNotFound)

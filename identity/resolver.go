@@ -212,7 +212,10 @@ func (r *Resolver) chain(ctx context.Context, did string, limit uint64) (*Chain,
 		return nil, cp, err
 	}
 	size := cp.Size
-	if limit > 0 && limit < size {
+	if limit > cp.Size {
+		return nil, cp, fmt.Errorf("%w (%w): size %d, checkpoint size %d", ErrSizeBeyondLedger, ledger.ErrNotFound, limit, cp.Size)
+	}
+	if limit > 0 {
 		size = limit
 	}
 	indices, err := r.subjectIndices(ctx, l, did, size)

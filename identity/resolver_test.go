@@ -644,3 +644,47 @@ func TestResolutionHead(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, key.Head, "did:key has no operations")
 }
+
+// TestResolveAtSizeBounds: a size beyond the ledger's checkpoint is an
+// error, not silently the latest version.
+func TestResolveAtSizeBounds(t *testing.T) {
+	ctx := context.Background()
+	l, r := testLog(t, false, Config{})
+	f := newFixture(t)
+	publish(t, l, f.did, f.genesis, f.k[1])
+	u := f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(f.device))
+	publish(t, l, f.did, u, f.k[0])
+	size := logSize(t, l)
+	require.Equal(t, uint64(2), size)
+	uh, err := u.Hash()
+	require.NoError(t, err)
+	gh, err := f.genesis.Hash()
+	require.NoError(t, err)
+
+	tests := []struct {
+		name string
+		size uint64
+		want OpHash
+		errs []error
+	}{
+		{"empty ledger", 0, OpHash{}, []error{ErrNotFound}},
+		{"genesis only", 1, gh, nil},
+		{"exactly the ledger size", size, uh, nil},
+		{"one beyond the ledger size", size + 1, OpHash{}, []error{ErrSizeBeyondLedger, ledger.ErrNotFound}},
+		{"far beyond", 1 << 62, OpHash{}, []error{ErrSizeBeyondLedger, ledger.ErrNotFound}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := r.ResolveAtSize(ctx, f.did, tc.size)
+			if tc.errs != nil {
+				for _, e := range tc.errs {
+					require.ErrorIs(t, err, e)
+				}
+				require.Nil(t, res)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, res.Head.Hash)
+		})
+	}
+}
