@@ -331,6 +331,16 @@ func OperationFromEntry(did string, e *ledger.Entry) (*Operation, error) {
 // OperationEntry returns the ledger entry that carries op for did, signed
 // (as the entry's writer signature) by signer, which must be the rotation
 // key that signed op.
+//
+// Keep the entry until its append has a receipt. If an append times out or
+// its reply is lost, retry by appending the same *ledger.Entry (the same
+// bytes): the Log deduplicates it and returns the existing index with
+// Receipt.Existed set, and a Resolver used as WriterVerifier accepts an
+// exact re-append. Do not call OperationEntry or NewOperation again
+// instead: P-256 signatures are randomized, so the new entry (or operation)
+// would differ, and a second entry for an operation already in the ledger
+// is refused with ErrReplayed (a second operation after the same prev would
+// be a conflicting one).
 func OperationEntry(did string, op *Operation, signer *PrivateKey) (*ledger.Entry, error) {
 	if _, err := ParseDID(did); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -687,4 +688,98 @@ func TestResolveAtSizeBounds(t *testing.T) {
 			require.Equal(t, tc.want, res.Head.Hash)
 		})
 	}
+}
+
+// lossyAppend appends e and then loses the reply, as a client whose request
+// timed out after the log had integrated it.
+func lossyAppend(ctx context.Context, l *ledger.Log, e *ledger.Entry) (*ledger.Receipt, error) {
+	if _, err := l.Append(ctx, e); err != nil {
+		return nil, err
+	}
+	return nil, context.DeadlineExceeded
+}
+
+// TestRetryAfterTimeout re-sends the exact entry of an operation whose
+// append timed out: the log returns the existing index with Existed, the
+// DID resolves identically, and rebuilding the entry instead (a P-256
+// signature is randomized) is not a retry but a replay, which a guarded
+// log refuses.
+func TestRetryAfterTimeout(t *testing.T) {
+	ctx := context.Background()
+	for _, guarded := range []bool{true, false} {
+		t.Run(fmt.Sprint("guarded=", guarded), func(t *testing.T) {
+			l, r := testLog(t, guarded, Config{Now: func() time.Time { return baseTime.Add(2 * time.Hour) }})
+			f := newFixture(t) // genesis is signed by k[1], a P-256 key
+			u := f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(mustKey(t, KeyTypeEd25519)))
+			for i, step := range []struct {
+				op     *Operation
+				signer *PrivateKey
+			}{{f.genesis, f.k[1]}, {u, f.k[0]}} {
+				e, err := OperationEntry(f.did, step.op, step.signer)
+				require.NoError(t, err)
+				_, err = lossyAppend(ctx, l, e)
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+				before, err := r.Resolve(ctx, f.did)
+				require.NoError(t, err)
+
+				rec, err := l.Append(ctx, e) // the retry: the same entry, the same bytes
+				require.NoError(t, err)
+				require.True(t, rec.Existed)
+				require.Equal(t, uint64(i), rec.Index)
+				require.Equal(t, uint64(i+1), logSize(t, l), "the retry stored nothing")
+				after, err := r.Resolve(ctx, f.did)
+				require.NoError(t, err)
+				require.Equal(t, before, after)
+				require.Equal(t, step.op, after.Head.Operation)
+			}
+			// Rebuilding the genesis entry gives other bytes (P-256 signatures
+			// are randomized): it is not deduplicated.
+			again, err := OperationEntry(f.did, f.genesis, f.k[1])
+			require.NoError(t, err)
+			rec, err := l.Append(ctx, again)
+			if guarded {
+				require.ErrorIs(t, err, ErrReplayed)
+				require.Equal(t, uint64(2), logSize(t, l))
+			} else {
+				require.NoError(t, err)
+				require.False(t, rec.Existed)
+				res, err := r.Resolve(ctx, f.did)
+				require.NoError(t, err)
+				uh, _ := u.Hash()
+				require.Equal(t, uh, res.Head.Hash, "the replayed genesis changes nothing")
+				require.ErrorIs(t, res.History[len(res.History)-1].Err, ErrReplayed)
+			}
+		})
+	}
+}
+
+// TestRetryWhileInFlight re-sends an entry while the first append may still
+// be queued: every call gets the same index and the log stores it once.
+func TestRetryWhileInFlight(t *testing.T) {
+	ctx := context.Background()
+	l, r := testLog(t, true, Config{Now: func() time.Time { return baseTime.Add(2 * time.Hour) }})
+	f := newFixture(t)
+	publish(t, l, f.did, f.genesis, f.k[1])
+	e, err := OperationEntry(f.did, f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(f.device)), f.k[0])
+	require.NoError(t, err)
+	recs := make([]*ledger.Receipt, 4)
+	errs := make([]error, len(recs))
+	var wg sync.WaitGroup
+	for i := range recs {
+		wg.Go(func() { recs[i], errs[i] = l.Append(ctx, e) })
+	}
+	wg.Wait()
+	existed := 0
+	for i := range recs {
+		require.NoError(t, errs[i])
+		require.Equal(t, uint64(1), recs[i].Index)
+		if recs[i].Existed {
+			existed++
+		}
+	}
+	require.Equal(t, len(recs)-1, existed)
+	require.Equal(t, uint64(2), logSize(t, l))
+	res, err := r.Resolve(ctx, f.did)
+	require.NoError(t, err)
+	require.Len(t, res.History, 2)
 }
