@@ -95,6 +95,8 @@ type Chain struct {
 	seen    map[OpHash]bool // every operation ever accepted (incl. nullified)
 	byHash  map[OpHash]int  // position in ops of current operations
 	history []HistoryEntry
+	last    uint64   // highest ledger index applied (even if rejected), if any
+	started bool     // whether any index was applied
 	sigs    *opCache // optional memo of verified signatures; nil for none
 }
 
@@ -106,17 +108,32 @@ func NewChain(did string, rules Rules) *Chain {
 // DID returns the chain's DID.
 func (c *Chain) DID() string { return c.did }
 
-// Apply applies op, found at ledger index, to the chain. On error the
-// chain's current history is unchanged, the operation is recorded in the
-// audit history as rejected, and the error is an *OperationError wrapping
-// the reason.
+// Apply applies op, found at ledger index, to the chain. Operations must
+// be applied in increasing index order (the ledger's integration order); one
+// whose index is not above every index applied before is refused with
+// ErrIndexOrder. On error the chain's current history is unchanged, the
+// operation is recorded in the audit history as rejected, and the error is
+// an *OperationError wrapping the reason.
 func (c *Chain) Apply(index uint64, op *Operation) error {
 	h, err := op.Hash()
 	return c.apply(index, op, h, err)
 }
 
+// inOrder checks that index comes after every index applied so far, and
+// records it as the latest if so.
+func (c *Chain) inOrder(index uint64) error {
+	if !c.started || index > c.last {
+		c.last, c.started = index, true
+		return nil
+	}
+	return fmt.Errorf("%w: index %d after index %d", ErrIndexOrder, index, c.last)
+}
+
 // apply is Apply with the operation hash (or the error computing it) given.
 func (c *Chain) apply(index uint64, op *Operation, h OpHash, err error) error {
+	if err == nil {
+		err = c.inOrder(index)
+	}
 	if err == nil {
 		var plan applyPlan
 		plan, err = c.check(op, h)
@@ -332,6 +349,8 @@ type LocatedOperation struct {
 // Replay applies ops in order to a new chain and returns it. Operations
 // that break a rule are recorded as rejected and skipped: a DID's state
 // cannot be blocked by someone appending invalid operations to its subject.
+// ops must be in increasing index order; one that is not is rejected with
+// ErrIndexOrder (see [Chain.Apply]).
 func Replay(did string, ops []LocatedOperation, rules Rules) *Chain {
 	c := NewChain(did, rules)
 	for _, lo := range ops {

@@ -314,3 +314,42 @@ func TestOverridePriorityOverEveryNullifiedOperation(t *testing.T) {
 		})
 	}
 }
+
+// TestChainAppliesInIndexOrder: the state machine takes operations in
+// ledger index order only, so that which operation came first (and whose
+// recovery window runs) is the ledger's integration order, not the order
+// a caller happens to pass them in.
+func TestChainAppliesInIndexOrder(t *testing.T) {
+	f := newFixture(t)
+	u := f.next(OpUpdate, f.genesis, f.k[2], time.Hour, f.state(f.device))
+	rec := f.next(OpUpdate, f.genesis, f.k[0], 2*time.Hour, f.state(mustKey(t, KeyTypeEd25519)))
+	tests := []struct {
+		name     string
+		ops      []LocatedOperation
+		head     *Operation
+		statuses []OpStatus
+	}{
+		{"increasing", []LocatedOperation{{0, f.genesis}, {3, u}, {7, rec}}, rec,
+			[]OpStatus{StatusAccepted, StatusNullified, StatusAccepted}},
+		{"an earlier index after a later one", []LocatedOperation{{0, f.genesis}, {7, rec}, {3, u}}, rec,
+			[]OpStatus{StatusAccepted, StatusAccepted, StatusRejected}},
+		{"the same index twice", []LocatedOperation{{0, f.genesis}, {3, u}, {3, rec}}, u,
+			[]OpStatus{StatusAccepted, StatusAccepted, StatusRejected}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Replay(f.did, tc.ops, Rules{})
+			head, err := c.Head()
+			require.NoError(t, err)
+			require.Equal(t, tc.head, head.Operation)
+			h := c.History()
+			require.Len(t, h, len(tc.statuses))
+			for i, st := range tc.statuses {
+				require.Equal(t, st, h[i].Status, "operation %d", i)
+				if st == StatusRejected {
+					require.ErrorIs(t, h[i].Err, ErrIndexOrder)
+				}
+			}
+		})
+	}
+}

@@ -46,6 +46,10 @@ var (
 	// ErrTimeOrder reports an operation dated before the latest accepted
 	// operation of its DID.
 	ErrTimeOrder = errors.New("identity: operation time goes backwards")
+	// ErrIndexOrder reports an operation applied at a ledger index that is
+	// not after the index of the operation applied before it: operations
+	// are applied in ledger (integration) order only.
+	ErrIndexOrder = errors.New("identity: operation out of ledger index order")
 	// ErrClockSkew reports an operation dated too far in the future.
 	ErrClockSkew = errors.New("identity: operation time in the future")
 	// ErrInsufficientPriority reports an override signed by a rotation key
@@ -67,7 +71,9 @@ var (
 	// ledger.ErrNotFound.
 	ErrSizeBeyondLedger = errors.New("identity: size beyond the ledger's checkpoint")
 	// ErrNotIncluded reports an operation entry whose inclusion in the
-	// ledger's checkpoint does not verify, or a checkpoint that does not.
+	// ledger's checkpoint does not verify, a checkpoint that does not, or a
+	// ledger whose subject index does not list indices in strictly
+	// increasing order.
 	ErrNotIncluded = errors.New("identity: inclusion in the ledger does not verify")
 	// ErrNoLedger reports a did:hl resolution by a Resolver without a ledger.
 	ErrNoLedger = errors.New("identity: resolver has no ledger")

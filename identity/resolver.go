@@ -175,7 +175,10 @@ func (r *Resolver) openCheckpoint(signed []byte) (ledger.Checkpoint, error) {
 	return cp, nil
 }
 
-// subjectIndices lists the indices of a DID's entries below size.
+// subjectIndices lists the indices of a DID's entries below size, in
+// increasing order. Replay order is ledger index order, so a ledger that
+// lists them otherwise (which its contract forbids) is an error, not an
+// order to follow.
 func (r *Resolver) subjectIndices(ctx context.Context, l Ledger, did string, size uint64) ([]uint64, error) {
 	tag := SubjectTag(did)
 	const page = 1024
@@ -187,6 +190,9 @@ func (r *Resolver) subjectIndices(ctx context.Context, l Ledger, did string, siz
 			return nil, fmt.Errorf("identity: reading subject index: %w", err)
 		}
 		for _, i := range idx {
+			if i < start || (len(out) > 0 && i <= out[len(out)-1]) {
+				return nil, fmt.Errorf("%w: subject index lists %d out of increasing order", ErrNotIncluded, i)
+			}
 			if i >= size {
 				return out, nil
 			}
@@ -290,6 +296,9 @@ func (r *Resolver) loadLeaf(ctx context.Context, l Ledger, did string, index uin
 
 // reject records an entry that does not even decode as an operation.
 func (c *Chain) reject(index uint64, err error) {
+	if oerr := c.inOrder(index); oerr != nil {
+		err = oerr
+	}
 	c.history = append(c.history, HistoryEntry{Index: index, Status: StatusRejected, Signer: -1, Err: err})
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -782,4 +783,53 @@ func TestRetryWhileInFlight(t *testing.T) {
 	res, err := r.Resolve(ctx, f.did)
 	require.NoError(t, err)
 	require.Len(t, res.History, 2)
+}
+
+// reorderLedger returns a subject's indices in the wrong order, as a
+// misbehaving remote ledger could.
+type reorderLedger struct {
+	Ledger
+	reorder func([]uint64) []uint64
+}
+
+func (l reorderLedger) BySubject(ctx context.Context, s ledger.SubjectTag, start uint64, limit int) ([]uint64, error) {
+	idx, err := l.Ledger.BySubject(ctx, s, start, limit)
+	return l.reorder(slices.Clone(idx)), err
+}
+
+// TestResolverReplaysInIndexOrder: the resolver replays a DID's operations
+// in ledger index order and refuses a subject index that is not strictly
+// increasing, rather than replaying in the order a ledger lists them.
+func TestResolverReplaysInIndexOrder(t *testing.T) {
+	ctx := context.Background()
+	l, _ := testLog(t, false, Config{})
+	f, stolen, _ := recoverySetup(t)
+	rec := f.next(OpUpdate, f.genesis, f.k[0], 2*time.Hour, f.state(f.device))
+	publish(t, l, f.did, f.genesis, f.k[1])
+	publish(t, l, f.did, stolen, f.k[1])
+	publish(t, l, f.did, rec, f.k[0])
+	rh, err := rec.Hash()
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name    string
+		reorder func([]uint64) []uint64
+		err     error
+	}{
+		{"as listed", func(i []uint64) []uint64 { return i }, nil},
+		{"reversed", func(i []uint64) []uint64 { slices.Reverse(i); return i }, ErrNotIncluded},
+		{"recovery listed before the update", func(i []uint64) []uint64 { i[1], i[2] = i[2], i[1]; return i }, ErrNotIncluded},
+		{"an index listed twice", func(i []uint64) []uint64 { return append(i[:2], i[1:]...) }, ErrNotIncluded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewResolver(Config{Ledger: reorderLedger{Ledger: l, reorder: tc.reorder}})
+			require.NoError(t, err)
+			res, err := r.Resolve(ctx, f.did)
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, rh, res.Head.Hash)
+		})
+	}
 }
