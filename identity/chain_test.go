@@ -353,3 +353,36 @@ func TestChainAppliesInIndexOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestOverrideTimeOrder: an override is dated at or after the head of the
+// history it forks, not only after the operation it forks from, so a
+// signer cannot date it back into the window of an earlier operation.
+func TestOverrideTimeOrder(t *testing.T) {
+	f := newFixture(t)
+	n1 := f.next(OpUpdate, f.genesis, f.k[2], time.Hour, f.state(f.device))
+	n2 := f.next(OpUpdate, n1, f.k[2], 5*time.Hour, f.state(f.device))
+	for _, tc := range []struct {
+		name string
+		at   time.Duration
+		err  error
+	}{
+		{"before the fork point", 30 * time.Minute, ErrTimeOrder},
+		{"between the nullified operations", 3 * time.Hour, ErrTimeOrder},
+		{"one nanosecond before the head", 5*time.Hour - time.Nanosecond, ErrTimeOrder},
+		{"at the head's time", 5 * time.Hour, nil},
+		{"after the head, inside the first one's window", time.Hour + DefaultRecoveryWindow - time.Nanosecond, nil},
+		{"after the first one's window", time.Hour + DefaultRecoveryWindow, ErrRecoveryWindowClosed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := f.chain(Rules{}, f.genesis, n1, n2)
+			err := c.Apply(3, f.next(OpUpdate, f.genesis, f.k[0], tc.at, f.state(f.device)))
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				require.Equal(t, 3, c.Len())
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, 2, c.Len())
+		})
+	}
+}
