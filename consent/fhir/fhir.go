@@ -3,8 +3,13 @@
 //
 // The importer is strict: every element it does not support yields an
 // error naming the element ([consent.UnsupportedElementError]); nothing is
-// silently dropped. Elements that are supported but do not take part in
-// decisions are listed here and accepted:
+// silently dropped. Errors never contain text from the input: an element
+// is named by its path in the FHIR specification (for example
+// "Consent.provision.actor.role"), and a member FHIR does not define for
+// its type is reported at its parent's path with its position among the
+// parent's members ("element unknown to FHIR, member 3"), never by its
+// name. Elements that are supported but do not take part in decisions are
+// listed here and accepted:
 //
 //   - id, meta (versionId, lastUpdated, profile, source), text, language,
 //     identifier, category, dateTime (R4) / date (R5);

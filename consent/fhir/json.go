@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,11 +46,11 @@ func parseObject(raw json.RawMessage, path string) (*object, error) {
 			return nil, malformed(path)
 		}
 		if _, dup := o.fields[key]; dup {
-			return nil, malformed(path + "." + key)
+			return nil, malformed(o.member(key))
 		}
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return nil, malformed(path + "." + key)
+			return nil, malformed(o.member(key))
 		}
 		o.keys = append(o.keys, key)
 		o.fields[key] = v
@@ -80,22 +81,97 @@ func (o *object) skip(keys ...string) {
 	}
 }
 
-// done fails on the first member that was not consumed.
+// done fails on the first member that was not consumed. The error names
+// the member only when it is an element the FHIR specification defines
+// for the object's type (and then by the spec's own spelling, from
+// specElements); any other member name is attacker-chosen text and is
+// reported by its position only.
 func (o *object) done() error {
-	for _, k := range o.keys {
+	for i, k := range o.keys {
 		if o.used[k] {
 			continue
 		}
-		switch {
-		case strings.HasPrefix(k, "_"):
-			return unsupported(o.path+"."+k, "primitive extensions are not supported")
-		case k == "extension" || k == "modifierExtension":
-			return unsupported(o.path+"."+k, "extensions are not supported")
+		if name, ok := strings.CutPrefix(k, "_"); ok {
+			if el, known := o.specElement(name); known {
+				return unsupported(o.path+"."+el+".extension", "primitive extensions are not supported")
+			}
+			return unsupported(o.path, "primitive extension of an element unknown to FHIR, member "+strconv.Itoa(i+1))
 		}
-		return unsupported(o.path+"."+k, "")
+		el, known := o.specElement(k)
+		switch {
+		case !known:
+			return unsupported(o.path, "element unknown to FHIR, member "+strconv.Itoa(i+1))
+		case el == "extension" || el == "modifierExtension":
+			return unsupported(o.path+"."+el, "extensions are not supported")
+		}
+		return unsupported(o.path+"."+el, "")
 	}
 	return nil
 }
+
+// member returns the path of o's member key for an error: o.path.key if
+// key is an element FHIR defines for o's type, else o.path alone.
+func (o *object) member(key string) string {
+	if el, ok := o.specElement(key); ok {
+		return o.path + "." + el
+	}
+	return o.path
+}
+
+// specElement returns the spec's spelling of key when key is an element
+// of o's FHIR type.
+func (o *object) specElement(key string) (string, bool) {
+	typ := o.path[strings.LastIndexByte(o.path, '.')+1:]
+	for _, el := range specElements[typ] {
+		if el == key {
+			return el, true
+		}
+	}
+	for _, el := range baseElements {
+		if el == key {
+			return el, true
+		}
+	}
+	return "", false
+}
+
+// baseElements are the elements every FHIR element and resource may have.
+var baseElements = [...]string{"id", "extension", "modifierExtension"}
+
+// specElements lists, for the last segment of an object's element path,
+// the elements FHIR R4 and R5 define for the type found there.
+var specElements = map[string][]string{
+	"Consent": {"meta", "implicitRules", "language", "text", "contained", "identifier", "status",
+		"scope", "category", "patient", "subject", "dateTime", "date", "period", "performer", "grantor",
+		"grantee", "manager", "controller", "organization", "sourceAttachment", "sourceReference",
+		"regulatoryBasis", "policy", "policyBasis", "policyText", "policyRule", "verification", "decision",
+		"provision", "resourceType"},
+	"meta":      {"versionId", "lastUpdated", "source", "profile", "security", "tag"},
+	"provision": {"type", "period", "actor", "action", "securityLabel", "purpose", "class", "documentType", "resourceType", "code", "dataPeriod", "data", "expression", "provision"},
+	"actor":     {"role", "reference"},
+	"data":      {"meaning", "reference"},
+	"policy":    {"authority", "uri"},
+	// R5 Consent.policyBasis.
+	"policyBasis": {"reference", "url"},
+	// Reference.
+	"subject": referenceElements, "patient": referenceElements, "grantor": referenceElements,
+	"grantee": referenceElements, "performer": referenceElements, "reference": referenceElements,
+	"identifier": {"use", "type", "system", "value", "period", "assigner"},
+	"period":     periodElements, "dataPeriod": periodElements,
+	// CodeableConcept.
+	"scope": conceptElements, "policyRule": conceptElements, "role": conceptElements,
+	"action": conceptElements, "code": conceptElements,
+	// Coding.
+	"coding": codingElements, "securityLabel": codingElements, "purpose": codingElements,
+	"class": codingElements, "resourceType": codingElements,
+}
+
+var (
+	referenceElements = []string{"reference", "type", "identifier", "display"}
+	periodElements    = []string{"start", "end"}
+	conceptElements   = []string{"coding", "text"}
+	codingElements    = []string{"system", "version", "code", "display", "userSelected"}
+)
 
 func (o *object) str(key string) (string, bool, error) {
 	raw, ok := o.take(key)
