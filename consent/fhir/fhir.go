@@ -35,7 +35,14 @@
 //     actor holding that role;
 //   - provision.class (R4) / resourceType (R5) with system
 //     http://hl7.org/fhir/resource-types: data classes;
-//   - provision.data with meaning "instance": specific resources.
+//   - provision.data with meaning "instance": specific resources;
+//   - period, provision.period and dataPeriod: FHIR Period.start and end
+//     are both inclusive, and a date or dateTime stands for the whole span
+//     of its precision ("2026-05-01" is the whole day, a time without
+//     fractional seconds the whole second, ".250" the whole millisecond).
+//     The half-open [consent.Period] starts at the first instant of the
+//     start's span and ends at the first instant after the end's span.
+//     Dates without a time are read in UTC.
 //
 // Unsupported, with an error: extensions, modifierExtension, implicitRules,
 // contained, meta.security and meta.tag, provision.expression and

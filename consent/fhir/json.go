@@ -251,15 +251,19 @@ func codeableConcept(raw json.RawMessage, path string) ([]consent.Coding, error)
 	return out, o.done()
 }
 
-// dateTime parses a FHIR date or dateTime. A partial date (year, month or
-// day) covers its whole span: as a period end it stands for the first
-// instant after the span.
+// dateTime parses a FHIR date or dateTime. FHIR reads a value at its
+// precision: "2026-05-01" is the whole day, "2026-05-01T12:00:00Z" the
+// whole second, "2026-05-01T12:00:00.250Z" the whole millisecond. A start
+// is the first instant of that span. An end (FHIR Period.end is inclusive)
+// becomes the first instant after the span, because consent.Period is
+// half-open. Dates without a time have no time zone in FHIR; they are read
+// in UTC.
 func dateTime(s, path string, end bool) (time.Time, error) {
 	layouts := []struct {
 		layout string
 		next   func(time.Time) time.Time
 	}{
-		{time.RFC3339Nano, nil},
+		{time.RFC3339Nano, func(t time.Time) time.Time { return t.Add(secondPrecision(s)) }},
 		{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
 		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
 		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
@@ -269,12 +273,26 @@ func dateTime(s, path string, end bool) (time.Time, error) {
 		if err != nil {
 			continue
 		}
-		if end && l.next != nil {
+		if end {
 			t = l.next(t)
 		}
 		return t.UTC(), nil
 	}
 	return time.Time{}, malformed(path)
+}
+
+// secondPrecision returns the span a FHIR dateTime with a time stands
+// for: one second, or one unit of its last fractional digit.
+func secondPrecision(s string) time.Duration {
+	_, frac, ok := strings.Cut(s, ".")
+	if !ok {
+		return time.Second
+	}
+	unit := time.Second
+	for i := 0; i < len(frac) && frac[i] >= '0' && frac[i] <= '9' && unit > 1; i++ {
+		unit /= 10
+	}
+	return unit
 }
 
 func period(o *object, key string) (consent.Period, error) {

@@ -1,0 +1,101 @@
+package fhir
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/healthledger/healthledger/consent"
+	"github.com/stretchr/testify/require"
+)
+
+func importFile(t *testing.T, f string) *consent.Consent {
+	t.Helper()
+	in, err := os.ReadFile(f)
+	require.NoError(t, err)
+	c, err := Import(in, testOptions())
+	require.NoError(t, err)
+	return c
+}
+
+// decide returns what c alone answers to a request by dr A at time at.
+func decide(t *testing.T, c *consent.Consent, at time.Time, mod func(*consent.Request)) consent.Effect {
+	t.Helper()
+	ev, err := consent.New(consent.Config{}, []consent.Consent{*c})
+	require.NoError(t, err)
+	r := consent.Request{
+		Patient:  c.Patient,
+		Actor:    consent.Actor{DID: "did:hl:dr-a", Organization: "did:hl:org-general"},
+		Action:   consent.ActionAccess,
+		Purpose:  consent.PurposeOperations,
+		Resource: consent.Resource{Type: "Observation", ID: "1"},
+		Time:     at,
+	}
+	if mod != nil {
+		mod(&r)
+	}
+	d, err := ev.Decide(&r)
+	require.NoError(t, err)
+	return d.Effect
+}
+
+// TestPeriodEndIsInclusive: FHIR Period.end is inclusive at the precision
+// it is written in, so a deny consent ending at T still denies at T.
+func TestPeriodEndIsInclusive(t *testing.T) {
+	c := importFile(t, "testdata/r5/deny-until-noon.json")
+	treat := func(r *consent.Request) { r.Purpose = consent.PurposeTreat }
+	cases := []struct {
+		name string
+		at   string
+		mod  func(*consent.Request)
+		want consent.Effect
+	}{
+		{"before the end", "2026-05-01T11:59:59Z", nil, consent.Deny},
+		{"at the end instant", "2026-05-01T12:00:00Z", nil, consent.Deny},
+		{"inside the end's second", "2026-05-01T12:00:00.999999999Z", nil, consent.Deny},
+		{"after the end's second", "2026-05-01T12:00:01Z", nil, consent.NoConsent},
+		{"provision end, millisecond precision, other zone", "2026-04-15T06:30:00.250Z", treat, consent.Permit},
+		{"inside the provision end's millisecond", "2026-04-15T06:30:00.250999Z", treat, consent.Permit},
+		{"after the provision end's millisecond", "2026-04-15T06:30:00.251Z", treat, consent.Deny},
+		{"provision start, date precision", "2026-04-01T00:00:00Z", treat, consent.Permit},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			at, err := time.Parse(time.RFC3339Nano, tc.at)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, decide(t, c, at, tc.mod))
+		})
+	}
+}
+
+func TestDateTimePrecision(t *testing.T) {
+	cases := []struct {
+		in         string
+		start, end string // the instants a start and an end stand for
+	}{
+		{"2026", "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"},
+		{"2026-02", "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z"},
+		{"2026-05-01", "2026-05-01T00:00:00Z", "2026-05-02T00:00:00Z"},
+		{"2026-05-01T12:00:00Z", "2026-05-01T12:00:00Z", "2026-05-01T12:00:01Z"},
+		{"2026-05-01T12:00:00+02:00", "2026-05-01T10:00:00Z", "2026-05-01T10:00:01Z"},
+		{"2026-05-01T12:00:00.5Z", "2026-05-01T12:00:00.5Z", "2026-05-01T12:00:00.6Z"},
+		{"2026-05-01T12:00:00.250Z", "2026-05-01T12:00:00.25Z", "2026-05-01T12:00:00.251Z"},
+		{"2026-05-01T12:00:00.123456789Z", "2026-05-01T12:00:00.123456789Z", "2026-05-01T12:00:00.12345679Z"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			s, err := dateTime(tc.in, "p", false)
+			require.NoError(t, err)
+			require.Equal(t, tc.start, s.Format(time.RFC3339Nano))
+			e, err := dateTime(tc.in, "p", true)
+			require.NoError(t, err)
+			require.Equal(t, tc.end, e.Format(time.RFC3339Nano))
+		})
+	}
+	// A period of one instant (start = end) is valid FHIR.
+	in := []byte(`{"resourceType":"Consent","status":"active","subject":{"reference":"did:hl:p-1"},
+		"period":{"start":"2026-05-01T12:00:00Z","end":"2026-05-01T12:00:00Z"},"decision":"deny"}`)
+	c, err := Import(in, Options{})
+	require.NoError(t, err)
+	require.True(t, c.Period.Contains(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)))
+}
