@@ -30,9 +30,11 @@
 //     [consent.ErrContradictoryProvision];
 //   - provision.actor: a reference to an Organization matches the actor's
 //     organization; any other reference matches the actor's DID or team. An
-//     actor with a reference keeps its role as the participation type (it
-//     is not matched); an actor with a role and no reference matches every
-//     actor holding that role;
+//     actor with a reference may carry a role (its participation type),
+//     which is accepted but not matched and not kept; an actor with a role
+//     and no reference matches every actor holding that role, under any of
+//     the role's codings (one [consent.ActorMatch] per distinct code: the
+//     model matches role codes, not their code systems);
 //   - provision.class (R4) / resourceType (R5) with system
 //     http://hl7.org/fhir/resource-types: data classes;
 //   - provision.data with meaning "instance": specific resources;

@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -98,4 +99,26 @@ func TestDateTimePrecision(t *testing.T) {
 	c, err := Import(in, Options{})
 	require.NoError(t, err)
 	require.True(t, c.Period.Contains(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)))
+}
+
+// TestActorRoleKeepsEveryCoding: the codings of actor.role are
+// alternatives; an actor holding any of them is matched.
+func TestActorRoleKeepsEveryCoding(t *testing.T) {
+	c := importFile(t, "testdata/r5/role-any-coding.json")
+	require.Equal(t, []consent.ActorMatch{{Role: "PRCP"}, {Role: "primary-care"}}, c.Provisions[0].Actors)
+	for _, tc := range []struct {
+		roles []string
+		want  consent.Effect
+	}{
+		{[]string{"PRCP"}, consent.Deny},
+		{[]string{"primary-care"}, consent.Deny},
+		{[]string{"nurse", "primary-care"}, consent.Deny},
+		{[]string{"nurse"}, consent.Permit},
+		{nil, consent.Permit},
+	} {
+		t.Run(fmt.Sprint(tc.roles), func(t *testing.T) {
+			got := decide(t, c, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), func(r *consent.Request) { r.Actor.Roles = tc.roles })
+			require.Equal(t, tc.want, got)
+		})
+	}
 }
