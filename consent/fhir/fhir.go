@@ -36,7 +36,9 @@
 //     the role's codings (one [consent.ActorMatch] per distinct code: the
 //     model matches role codes, not their code systems);
 //   - provision.class (R4) / resourceType (R5) with system
-//     http://hl7.org/fhir/resource-types: data classes;
+//     http://hl7.org/fhir/fhir-types (R5) or
+//     http://hl7.org/fhir/resource-types (R4), in either release: data
+//     classes;
 //   - provision.data with meaning "instance": specific resources;
 //   - period, provision.period and dataPeriod: FHIR Period.start and end
 //     are both inclusive, and a date or dateTime stands for the whole span

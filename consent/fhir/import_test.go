@@ -122,3 +122,26 @@ func TestActorRoleKeepsEveryCoding(t *testing.T) {
 		})
 	}
 }
+
+// TestResourceTypeSystems: provision.resourceType may use the R5 code
+// system fhir-types as well as the R4 resource-types.
+func TestResourceTypeSystems(t *testing.T) {
+	c := importFile(t, "testdata/r5/resource-type-r5-system.json")
+	require.Equal(t, []string{"Observation", "DiagnosticReport"}, c.Provisions[0].DataClasses)
+	research := func(typ string) func(*consent.Request) {
+		return func(r *consent.Request) { r.Purpose, r.Resource.Type = consent.PurposeResearch, typ }
+	}
+	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	require.Equal(t, consent.Deny, decide(t, c, at, research("Observation")))
+	require.Equal(t, consent.Deny, decide(t, c, at, research("DiagnosticReport")))
+	require.Equal(t, consent.Permit, decide(t, c, at, research("Condition")))
+
+	// The same in an R4 class, and another system is still refused.
+	r4 := `{"resourceType":"Consent","status":"active","patient":{"reference":"did:hl:p-1"},
+		"provision":{"type":"deny","class":[{"system":"%s","code":"Observation"}]}}`
+	c, err := Import(fmt.Appendf(nil, r4, systemFHIRTypes), Options{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"Observation"}, c.Provisions[0].DataClasses)
+	_, err = Import(fmt.Appendf(nil, r4, "http://example.org/types"), Options{})
+	require.ErrorIs(t, err, consent.ErrUnsupportedElement)
+}

@@ -157,9 +157,13 @@ func purposes(o *object, p *consent.Provision) error {
 	})
 }
 
+// systemFHIRTypes is the R5 code system of resource type names (R5 binds
+// provision.resourceType to it); R4 uses consent.SystemResourceTypes.
+const systemFHIRTypes = "http://hl7.org/fhir/fhir-types"
+
 func classes(o *object, p *consent.Provision, key string) error {
 	return codings(o, key, func(c consent.Coding, path string) error {
-		if c.System != consent.SystemResourceTypes {
+		if c.System != consent.SystemResourceTypes && c.System != systemFHIRTypes {
 			return unsupported(path, "only resource-type classes are supported")
 		}
 		if !consent.IsResourceType(c.Code) {
