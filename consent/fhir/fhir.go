@@ -20,6 +20,9 @@
 //
 // Mapping (R5 / R4):
 //
+//   - status: any R4 or R5 code, R5's "unknown" included
+//     ([consent.StatusUnknown]); only an active consent takes part in
+//     decisions;
 //   - subject / patient, grantor / performer, grantee: references that must
 //     resolve to DIDs, see [Options.Resolve];
 //   - decision / the root provision's type: the base decision. In R4 a root

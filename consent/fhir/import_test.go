@@ -145,3 +145,11 @@ func TestResourceTypeSystems(t *testing.T) {
 	_, err = Import(fmt.Appendf(nil, r4, "http://example.org/types"), Options{})
 	require.ErrorIs(t, err, consent.ErrUnsupportedElement)
 }
+
+// TestStatusUnknown: R5 status "unknown" imports, and the consent does not
+// apply.
+func TestStatusUnknown(t *testing.T) {
+	c := importFile(t, "testdata/r5/status-unknown.json")
+	require.Equal(t, consent.StatusUnknown, c.Status)
+	require.Equal(t, consent.NoConsent, decide(t, c, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), nil))
+}
