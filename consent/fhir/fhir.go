@@ -25,7 +25,8 @@
 //     decisions;
 //   - subject / patient, grantor / performer, grantee: references that must
 //     resolve to DIDs, see [Options.Resolve];
-//   - decision / the root provision's type: the base decision. In R4 a root
+//   - decision / the root provision's type: the base decision (an R5
+//     Consent without decision is refused: [ErrMissingDecision]). In R4 a root
 //     provision with criteria besides its period becomes the one top-level
 //     provision, and policyRule OPTIN (base deny) or OPTOUT (base permit)
 //     gives the base decision; a nested R4 provision must have the type
@@ -60,6 +61,7 @@ package fhir
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/healthledger/healthledger/consent"
@@ -68,6 +70,15 @@ import (
 // ErrUnresolvedReference reports a reference that does not resolve to a
 // DID. It is returned inside a *consent.ValidationError naming the element.
 var ErrUnresolvedReference = errors.New("consent/fhir: reference does not resolve to a DID")
+
+// ErrMissingDecision reports an R5 Consent without a decision. R5 makes
+// Consent.decision optional (0..1) but marks it a modifier element ("sets
+// context for the values in provision") and defines no default, so a
+// resource without it says neither what it permits nor what its
+// provisions are exceptions to; the importer refuses it rather than guess.
+// It wraps consent.ErrInvalidConsent and is returned inside a
+// *consent.ValidationError at "Consent.decision".
+var ErrMissingDecision = fmt.Errorf("%w: no decision, and R5 defines no default for this modifier element", consent.ErrInvalidConsent)
 
 // Version selects the FHIR release of the input.
 type Version uint8

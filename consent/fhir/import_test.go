@@ -153,3 +153,17 @@ func TestStatusUnknown(t *testing.T) {
 	require.Equal(t, consent.StatusUnknown, c.Status)
 	require.Equal(t, consent.NoConsent, decide(t, c, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), nil))
 }
+
+// TestMissingDecision: R5 allows a Consent without decision but gives it
+// no meaning; the import fails with an error that says so, at the element.
+func TestMissingDecision(t *testing.T) {
+	in := []byte(`{"resourceType":"Consent","status":"active","subject":{"reference":"Patient/example"},
+		"provision":[{"purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"HRESCH"}]}]}`)
+	_, err := Import(in, testOptions())
+	require.ErrorIs(t, err, ErrMissingDecision)
+	require.ErrorIs(t, err, consent.ErrInvalidConsent)
+	var ve *consent.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "Consent.decision", ve.Path)
+	require.Contains(t, err.Error(), "no default", "the error says why")
+}
