@@ -11,7 +11,9 @@
 // name. Elements that are supported but do not take part in decisions are
 // listed here and accepted:
 //
-//   - id, meta (versionId, lastUpdated, profile, source), text, language,
+//   - id, meta (versionId, lastUpdated, profile, source, and security and
+//     tag, which label the Consent resource itself, not the data it governs:
+//     none has a place in the model), text, language,
 //     identifier, category, dateTime (R4) / date (R5);
 //   - the custodian: organization (R4), manager and controller (R5);
 //   - the source document: source[x] (R4), sourceAttachment and
@@ -53,7 +55,7 @@
 //     Dates without a time are read in UTC.
 //
 // Unsupported, with an error: extensions, modifierExtension, implicitRules,
-// contained, meta.security and meta.tag, provision.expression and
+// contained, provision.expression and
 // documentType (R5), data meanings other than instance, classes of other
 // code systems, R4 scope adr (advance directives).
 package fhir
@@ -165,7 +167,9 @@ func (imp *importer) common(o *object) error {
 	if m, err := o.child("meta"); err != nil {
 		return err
 	} else if m != nil {
-		m.skip("versionId", "lastUpdated", "profile", "source")
+		// About the resource, not the consent it states: a security label
+		// or tag here governs access to the Consent resource itself.
+		m.skip("versionId", "lastUpdated", "profile", "source", "security", "tag")
 		if err := m.done(); err != nil {
 			return err
 		}

@@ -167,3 +167,12 @@ func TestMissingDecision(t *testing.T) {
 	require.Equal(t, "Consent.decision", ve.Path)
 	require.Contains(t, err.Error(), "no default", "the error says why")
 }
+
+// TestMetaIsAcceptedAndIgnored: meta (versionId, lastUpdated, profile,
+// source, security labels and tags of the Consent resource itself) does
+// not make a resource unimportable and does not change the consent.
+func TestMetaIsAcceptedAndIgnored(t *testing.T) {
+	with := importFile(t, "testdata/r5/opt-out-with-meta.json")
+	without := importFile(t, "testdata/r5/opt-out.json")
+	require.Equal(t, without, with)
+}
