@@ -179,6 +179,27 @@ func (w *world) submitGrant(c Consent) ID {
 	return id
 }
 
+// submitGrantAt submits a grant of c signed by the patient and dated at.
+func (w *world) submitGrantAt(c Consent, at time.Time) ID {
+	e, err := w.reg.GrantEntry(context.Background(), &c, at)
+	require.NoError(w.t, err)
+	w.patient.sign(w.t, e)
+	_, err = w.reg.Submit(context.Background(), e)
+	require.NoError(w.t, err)
+	id, err := c.ID()
+	require.NoError(w.t, err)
+	return id
+}
+
+// submitRevocation submits the patient's revocation of id dated at.
+func (w *world) submitRevocation(id ID, at time.Time) {
+	e, err := w.reg.RevocationEntry(context.Background(), patient, id, at)
+	require.NoError(w.t, err)
+	w.patient.sign(w.t, e)
+	_, err = w.reg.Submit(context.Background(), e)
+	require.NoError(w.t, err)
+}
+
 func (w *world) size() uint64 {
 	cp, err := w.log.Checkpoint(context.Background())
 	if errors.Is(err, ledger.ErrEmptyLog) {
