@@ -178,6 +178,8 @@ var receiptErrorNames = map[string]error{
 	"malformed":     ErrMalformed,
 	"bad_signature": ErrBadSignature,
 	"invalid_proof": ErrInvalidProof,
+	"no_timestamp":  ErrNoTimestamp,
+	"clock_skew":    ErrClockSkew,
 }
 
 func readReceiptVectors(t testing.TB) receiptVectors {
@@ -306,6 +308,25 @@ func writeReceiptVectors(t *testing.T) {
 	require.NoError(t, err)
 	add("tampered checkpoint size", r, bytes.Replace(text, []byte("\n7\n"), []byte("\n8\n"), 1), "bad_signature")
 	add("non-minimal index", r, bytes.Replace(text, []byte("index 3"), []byte("index 03"), 1), "malformed")
+	// The log's timestamp line is the first line after its note signature.
+	cp := l.checkpoint(7, 3)
+	sigAt := bytes.Index(cp, []byte("\n\n")) + 2
+	sigLine := bytes.IndexByte(cp[sigAt:], '\n') + sigAt + 1
+	tsLine := bytes.IndexByte(cp[sigLine:], '\n') + sigLine + 1
+	r = l.receipt(3, 7)
+	r.Checkpoint = append(bytes.Clone(cp[:sigLine]), cp[tsLine:]...)
+	add("checkpoint without the log's timestamp", r, nil, "no_timestamp")
+	// An entry dated 6 minutes after the log's signed time for a checkpoint
+	// that covers it.
+	future := &testLog{t: t, origin: origin, signer: signer, vkey: vkey, cosigners: l.cosigners}
+	for i := range 7 {
+		e := testEntry(i)
+		e.Time = testLogTime.Add(6 * time.Minute)
+		b, err := e.MarshalBinary()
+		require.NoError(t, err)
+		future.leaves = append(future.leaves, b)
+	}
+	add("entry dated after its checkpoint by more than the skew", future.receipt(3, 7), nil, "clock_skew")
 
 	out, err := json.MarshalIndent(vs, "", "  ")
 	require.NoError(t, err)

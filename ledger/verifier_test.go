@@ -117,10 +117,14 @@ func (l *testLog) appendN(n int) {
 	}
 }
 
+// testLogTime is the signed time of testLog's checkpoints: after the times
+// of the entries of the tests (2026-11-22 10:00 and 12:00:0x).
+var testLogTime = time.Date(2026, 11, 22, 12, 1, 0, 0, time.UTC)
+
 // checkpoint returns the checkpoint of the first size leaves, cosigned by
 // the first cosigs cosigners.
 func (l *testLog) checkpoint(size, cosigs int) []byte {
-	signed, err := SignCheckpoint(l.signer, Checkpoint{Origin: l.origin, Size: uint64(size), Root: refRoot(l.leaves[:size])}, time.Now())
+	signed, err := SignCheckpoint(l.signer, Checkpoint{Origin: l.origin, Size: uint64(size), Root: refRoot(l.leaves[:size])}, testLogTime)
 	require.NoError(l.t, err)
 	for _, c := range l.cosigners[:cosigs] {
 		signed, err = c.Cosign(signed, time.Unix(1800000000, 0))
