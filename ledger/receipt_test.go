@@ -74,6 +74,8 @@ func TestParseReceiptRejects(t *testing.T) {
 	tests := []struct{ name, text, field string }{
 		{"empty", "", "receipt.header"},
 		{"other header", join("c2sp.org/tlog-proof@v2", extra, idx, p0, p1, p2, rest), "receipt.header"},
+		{"header with trailing bytes", join("c2sp.org/tlog-proof@v10", extra, idx, p0, p1, p2, rest), "receipt.header"},
+		{"header with a trailing space", join("c2sp.org/tlog-proof@v1 ", extra, idx, p0, p1, p2, rest), "receipt.header"},
 		{"missing extra", join(h, idx, p0, p1, p2, rest), "receipt.extra"},
 		{"empty extra", join(h, "extra ", idx, p0, p1, p2, rest), "receipt.extra"},
 		{"bad base64 extra", join(h, "extra !!!!", idx, p0, p1, p2, rest), "receipt.extra"},
