@@ -18,7 +18,8 @@ type WriterVerifier interface {
 type Config struct {
 	// Store keeps the log. Required.
 	Store Store
-	// Signer signs checkpoints (see NewSigner and NewTinkSigner). Required.
+	// Signer signs checkpoints (see NewSigner, NewSignerFunc and package
+	// ledger/tinksigner). Required.
 	// Its name is the key name of the signature lines; by convention it
 	// equals Origin. A store whose checkpoint was signed by another key is
 	// refused (ErrWrongKey): a log's identity is its origin and key, so a

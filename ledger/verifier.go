@@ -21,7 +21,7 @@ type VerifierConfig struct {
 	// Origin is the origin line the log's checkpoints must carry.
 	Origin string
 	// LogKey is the log's note verifier key, as returned by GenerateKey or
-	// NewTinkSigner.
+	// Signer.VerifierKey.
 	LogKey string
 	// Witnesses are the cosigner verifier keys (tlog-cosignature v1
 	// Ed25519 vkeys, see GenerateCosignerKey) whose cosignatures count
