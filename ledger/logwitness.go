@@ -304,7 +304,6 @@ func (c *cosigning) ask(ctx context.Context, w *logWitness, signed []byte, cp Ch
 		var conflict *WitnessConflictError
 		if errors.As(err, &conflict) && attempt < maxConflicts && conflict.Latest != from {
 			from = conflict.Latest
-			w.size = from
 			continue
 		}
 		if err != nil {
