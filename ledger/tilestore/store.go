@@ -349,10 +349,16 @@ func (s *Store) BySubject(ctx context.Context, subject ledger.SubjectTag, start 
 		return nil, err
 	}
 	defer release()
-	if limit <= 0 {
+	size := s.state.Load().head.Size
+	if limit <= 0 || start >= size {
 		return nil, nil
 	}
-	size := s.state.Load().head.Size
+	// At most size-start leaves are at indices in [start, size): a larger
+	// limit (up to math.MaxInt) is clamped so that no backend computes
+	// with it.
+	if uint64(limit) > size-start {
+		limit = int(size - start)
+	}
 	idx, err := s.backend.ScanSubject(ctx, subject, start, limit)
 	if err != nil {
 		return nil, err

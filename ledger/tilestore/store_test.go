@@ -120,7 +120,7 @@ func (b *mapBackend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start
 	defer b.mu.RUnlock()
 	all := b.subjects[s]
 	i := sort.Search(len(all), func(i int) bool { return all[i] >= start })
-	return append([]uint64(nil), all[i:min(len(all), i+limit)]...), nil
+	return append([]uint64(nil), all[i:i+max(0, min(len(all)-i, limit))]...), nil
 }
 
 func (b *mapBackend) Close() error { return nil }
