@@ -463,3 +463,48 @@ func TestSignFuncForAnotherHead(t *testing.T) {
 	require.Equal(t, head, st.Head())
 	require.Equal(t, 1, b.commits)
 }
+
+// Check compares the tiles above level 0 too. A full level-1 tile (it
+// covers 65536 leaves) is read neither by Open, which restores only the
+// right edge, nor by Check's walk of the leaves, so only the tile
+// comparison can find a flipped byte in it.
+func TestCheckFindsTamperedUpperTile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a log of 65,636 leaves")
+	}
+	ctx := context.Background()
+	b := newMapBackend()
+	st := open(t, b, 0)
+	sign := newSign(t)
+	const n = merkle.TileWidth*merkle.TileWidth + 100
+	all := makeLeaves(t, "upper", n)
+	for lo := 0; lo < n; lo += 8192 {
+		_, err := st.Add(ctx, all[lo:min(lo+8192, n)], sign)
+		require.NoError(t, err)
+	}
+	require.NoError(t, st.Close())
+	upper := merkle.TileID{Level: 1, Index: 0}
+	tests := []struct {
+		name string
+		at   int
+	}{
+		{"bottom row", 2 + 32*5},
+		{"interior", 2 + 32*300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b.set(func(b *mapBackend) { b.tiles[upper][tt.at] ^= 0x40 })
+			defer b.set(func(b *mapBackend) { b.tiles[upper][tt.at] ^= 0x40 })
+			st := open(t, b, 0) // Open does not read the full tile
+			defer st.Close()
+			err := st.Check(ctx, nil)
+			require.ErrorIs(t, err, ledger.ErrCorrupt)
+			var ce *tilestore.CorruptionError
+			require.ErrorAs(t, err, &ce)
+			require.Equal(t, []tilestore.Problem{{What: "tile", Tile: upper, Detail: "differs from the tile recomputed from the leaves"}}, ce.Problems)
+		})
+	}
+	st = open(t, b, 0)
+	defer st.Close()
+	require.NoError(t, st.Check(ctx, nil), "the untampered store checks clean")
+}
