@@ -74,14 +74,17 @@ const (
 	StatusInactive
 	StatusNotDone
 	StatusEnteredInError
+	// StatusUnknown is R5's "unknown": the consent is in an indeterminate
+	// state. Like every status but active, it takes no part in decisions.
+	StatusUnknown
 )
 
-const statusCodes = "draft proposed active rejected inactive not-done entered-in-error"
+const statusCodes = "draft proposed active rejected inactive not-done entered-in-error unknown"
 
 // String returns the FHIR code of the status.
 func (s Status) String() string { return nameOf(statusCodes, int(s)) }
 
-func (s Status) valid() bool { return s != 0 && s <= StatusEnteredInError }
+func (s Status) valid() bool { return s != 0 && s <= StatusUnknown }
 
 // ParseStatus parses a FHIR Consent.status code.
 func ParseStatus(code string) (Status, error) {

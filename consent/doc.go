@@ -64,12 +64,34 @@
 // wrongly or not record at all; re-evaluation detects the first, and only
 // decisions that went through Authorize appear in the access report. A
 // holder of a patient key that was later revoked can date a grant before
-// the revocation: Submit refuses grants dated more than MaxClockSkew from
-// the registry's clock and replay refuses grants dated before the
-// patient's previous one, but an entry appended directly to the log with
-// a back-dated time inside that order is accepted on replay. Without a
+// the key's revocation; how far back depends on the ledger (see Ordering
+// below). Without a
 // [Sealer], consent and access bodies are readable by anyone who can read
 // the log; with one, readers see only kinds, subject tags and times.
+//
+// # Ordering
+//
+// A patient's grants and revocations take effect in ledger index order,
+// the order in which the log integrated them, whatever times their
+// writers claim: a revocation integrated after a grant revokes it even if
+// its writer's clock was behind. An entry's time is used only to check
+// that the patient's key was valid then, and to refuse a grant of a
+// consent dated at or before an applied revocation of that same consent
+// ([ErrOutOfOrder]), so that a grant cannot undo a revocation it claims to
+// predate. [Registry.Submit] also refuses entries dated more than
+// RegistryConfig.MaxClockSkew from its clock, but entries other writers
+// append directly to the log are only checked on replay. What a
+// deployment can rely on:
+//
+//   - With a ledger that refuses, at append, entries whose time is more
+//     than its skew (default 5 minutes) from the log's own clock, every
+//     entry's time is its integration time to within that skew: a key
+//     revoked at T signs nothing integrated after T plus the skew, and
+//     time order agrees with index order to within twice the skew.
+//   - Without that check, only index order holds: an entry appended
+//     directly to the log may claim any time at which the key was valid,
+//     so the holder of a since-revoked key can still get a back-dated grant
+//     (of a consent not revoked after that date) accepted on replay.
 //
 // Errors never contain values from consents or requests (codes, DIDs,
 // resource ids): only element paths and sentinel descriptions.

@@ -100,9 +100,11 @@ var (
 	// ErrNotFresh reports a grant or revocation submitted with a time too
 	// far from the registry's clock (see RegistryConfig.MaxClockSkew).
 	ErrNotFresh = errors.New("consent: entry time is not current")
-	// ErrOutOfOrder reports a grant or revocation dated before the
-	// patient's previous one.
-	ErrOutOfOrder = errors.New("consent: entry dated before the patient's previous consent entry")
+	// ErrOutOfOrder reports a grant of a consent dated at or before an
+	// already applied revocation of that same consent: a grant cannot undo
+	// a revocation it claims to predate. (Grants and revocations otherwise
+	// take effect in ledger order, whatever their times.)
+	ErrOutOfOrder = errors.New("consent: grant not dated after a revocation of the same consent")
 	// ErrNotLoaded reports a decision asked of a Registry for a patient
 	// whose consents it has not loaded from the ledger.
 	ErrNotLoaded = errors.New("consent: patient's consents not loaded")

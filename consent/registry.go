@@ -114,12 +114,17 @@ type Registry struct {
 	indexes map[string]*patientIndex
 }
 
-// patientState is a patient's replayed consent state.
+// patientState is a patient's replayed consent state. Grants and
+// revocations apply in ledger index order (the log's integration order);
+// entry times only bound when a revoked consent may be granted again.
 type patientState struct {
-	grants   []grant   // active grants, in ledger order
-	next     uint64    // next ledger index to scan
-	state    uint64    // one past the last applied grant or revocation
-	lastTime time.Time // time of the last applied grant or revocation
+	grants []grant // active grants, in ledger order
+	next   uint64  // next ledger index to scan
+	state  uint64  // one past the last applied grant or revocation
+	// revokedAt holds, for each consent revoked so far, the latest time
+	// claimed by an applied revocation of it: a grant of that consent
+	// must be dated after it.
+	revokedAt map[ID]time.Time
 }
 
 type grant struct {
@@ -252,8 +257,9 @@ func (r *Registry) open(ctx context.Context, e *ledger.Entry) ([]byte, error) {
 // Submit verifies a signed grant or revocation entry and appends it. It
 // refuses (before appending) an entry that is not signed by its patient
 // with a key the patient held at the entry's time, that is dated more than
-// MaxClockSkew from now or before the patient's previous consent entry, or
-// that revokes a consent the patient does not have.
+// MaxClockSkew from now, that grants a consent the patient revoked at or
+// after the grant's time, or that revokes a consent the patient does not
+// have. Accepted entries take effect in ledger order, not in time order.
 func (r *Registry) Submit(ctx context.Context, e *ledger.Entry) (*ledger.Receipt, error) {
 	if !isConsentKind(e.Kind) {
 		return nil, invalid("kind", ErrInvalidConsent)
@@ -375,9 +381,6 @@ func (r *Registry) check(ctx context.Context, patient string, st *patientState, 
 	if err := r.cfg.Checker.CheckSignature(ctx, patient, msg, e.Signature, e.Time); err != nil {
 		return grant{}, fmt.Errorf("%w: %w", ErrNotSignedByPatient, err)
 	}
-	if e.Time.Before(st.lastTime) {
-		return grant{}, ErrOutOfOrder
-	}
 	body, err := r.open(ctx, e)
 	if err != nil {
 		return grant{}, err
@@ -390,7 +393,11 @@ func (r *Registry) check(ctx context.Context, patient string, st *patientState, 
 		if c.Patient != patient {
 			return grant{}, ErrNotSignedByPatient
 		}
-		return grant{id: idOf(body), consent: *c}, nil
+		id := idOf(body)
+		if at, ok := st.revokedAt[id]; ok && !e.Time.After(at) {
+			return grant{}, ErrOutOfOrder
+		}
+		return grant{id: id, consent: *c}, nil
 	}
 	rv, err := UnmarshalRevocation(body)
 	if err != nil {
@@ -415,10 +422,16 @@ func (st *patientState) apply(e *ledger.Entry, g grant, index uint64) {
 	switch i := st.find(g.id); {
 	case e.Kind == KindConsentRevoked && i >= 0:
 		st.grants = append(st.grants[:i], st.grants[i+1:]...)
+		if at, ok := st.revokedAt[g.id]; !ok || e.Time.After(at) {
+			if st.revokedAt == nil {
+				st.revokedAt = map[ID]time.Time{}
+			}
+			st.revokedAt[g.id] = e.Time
+		}
 	case e.Kind == KindConsentGranted && i < 0:
 		st.grants = append(st.grants, g)
 	}
-	st.state, st.lastTime = index+1, e.Time
+	st.state = index + 1
 }
 
 // Replay rebuilds, from the ledger alone, the evaluator of one patient as

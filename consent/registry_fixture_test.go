@@ -139,7 +139,9 @@ func newWorld(t *testing.T, sealer Sealer) *world {
 	require.NoError(t, err)
 	v, err := note.NewVerifier(vkey)
 	require.NoError(t, err)
-	l, err := ledger.Open(context.Background(), ledger.Config{Store: memstore.New(), Signer: signer, Origin: testOrigin})
+	// The tests date grants months apart; the log's clock check is tested
+	// in package ledger.
+	l, err := ledger.Open(context.Background(), ledger.Config{Store: memstore.New(), Signer: signer, Origin: testOrigin, MaxClockSkew: 50 * 365 * 24 * time.Hour})
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
 	w := &world{t: t, log: l, verifier: v, keys: &fakeKeys{}, now: t2026}
@@ -175,6 +177,27 @@ func (w *world) submitGrant(c Consent) ID {
 	id, err := c.ID()
 	require.NoError(w.t, err)
 	return id
+}
+
+// submitGrantAt submits a grant of c signed by the patient and dated at.
+func (w *world) submitGrantAt(c Consent, at time.Time) ID {
+	e, err := w.reg.GrantEntry(context.Background(), &c, at)
+	require.NoError(w.t, err)
+	w.patient.sign(w.t, e)
+	_, err = w.reg.Submit(context.Background(), e)
+	require.NoError(w.t, err)
+	id, err := c.ID()
+	require.NoError(w.t, err)
+	return id
+}
+
+// submitRevocation submits the patient's revocation of id dated at.
+func (w *world) submitRevocation(id ID, at time.Time) {
+	e, err := w.reg.RevocationEntry(context.Background(), patient, id, at)
+	require.NoError(w.t, err)
+	w.patient.sign(w.t, e)
+	_, err = w.reg.Submit(context.Background(), e)
+	require.NoError(w.t, err)
 }
 
 func (w *world) size() uint64 {

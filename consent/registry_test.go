@@ -63,10 +63,11 @@ func TestSubmitRefusesWhatThePatientDidNotSign(t *testing.T) {
 			w.patient.sign(w.t, e)
 			return e
 		}},
-		{name: "dated before the previous grant", err: ErrOutOfOrder, make: func(w *world) *ledger.Entry {
+		{name: "re-grant dated before the consent's revocation", err: ErrOutOfOrder, make: func(w *world) *ledger.Entry {
 			first := w.now
-			w.submitGrant(active(Permit))
-			e, err := w.reg.GrantEntry(ctx, ptr(active(Deny)), first)
+			id := w.submitGrant(active(Permit))
+			w.submitRevocation(id, w.tick())
+			e, err := w.reg.GrantEntry(ctx, ptr(active(Permit)), first)
 			require.NoError(w.t, err)
 			w.patient.sign(w.t, e)
 			return e
@@ -282,4 +283,70 @@ func TestRegistryDecideDoesNotAllocate(t *testing.T) {
 	require.True(t, d.Allowed)
 	allocs := testing.AllocsPerRun(100, func() { _ = w.reg.DecideInto(&req, &d) })
 	require.Zero(t, allocs)
+}
+
+// TestReplayFollowsLedgerOrder: grants and revocations take effect in the
+// order the ledger integrated them, whatever times their writers claim,
+// except that a grant never undoes a revocation of the same consent that
+// it claims to predate.
+func TestReplayFollowsLedgerOrder(t *testing.T) {
+	ctx := context.Background()
+	activeIDs := func(t *testing.T, w *world) (live, replayed []ID) {
+		require.NoError(t, w.reg.Sync(ctx, patient))
+		live, _, err := w.reg.Active(ctx, patient)
+		require.NoError(t, err)
+		fresh, err := NewRegistry(w.cfg)
+		require.NoError(t, err)
+		replayed, _, err = fresh.Active(ctx, patient)
+		require.NoError(t, err)
+		return live, replayed
+	}
+
+	t.Run("a revocation integrated after its grant applies, though dated before it", func(t *testing.T) {
+		w := newWorld(t, nil)
+		now := w.now
+		// One of the patient's devices runs two minutes ahead of another.
+		id := w.submitGrantAt(active(Permit), now.Add(2*time.Minute))
+		w.submitRevocation(id, now.Add(time.Minute))
+		live, replayed := activeIDs(t, w)
+		require.Empty(t, live)
+		require.Empty(t, replayed)
+	})
+
+	t.Run("a grant integrated after another applies, though dated before it", func(t *testing.T) {
+		w := newWorld(t, nil)
+		now := w.now
+		first := w.submitGrantAt(active(Permit), now.Add(2*time.Minute))
+		second := w.submitGrantAt(active(Deny), now.Add(time.Minute))
+		live, replayed := activeIDs(t, w)
+		require.Equal(t, []ID{first, second}, live)
+		require.Equal(t, live, replayed)
+	})
+
+	t.Run("a grant dated before the revocation of its consent does not resurrect it", func(t *testing.T) {
+		w := newWorld(t, nil)
+		granted := w.now
+		id := w.submitGrantAt(active(Permit), granted)
+		revoked := w.tick()
+		w.submitRevocation(id, revoked)
+		for _, at := range []time.Time{granted, revoked.Add(-time.Second), revoked} {
+			e, err := w.reg.GrantEntry(ctx, ptr(active(Permit)), at)
+			require.NoError(t, err)
+			w.patient.sign(t, e)
+			_, err = w.reg.Submit(ctx, e)
+			require.ErrorIs(t, err, ErrOutOfOrder)
+			// Appended behind the registry's back, it is skipped on replay.
+			_, err = w.log.Append(ctx, e)
+			require.NoError(t, err)
+		}
+		live, replayed := activeIDs(t, w)
+		require.Empty(t, live)
+		require.Empty(t, replayed)
+
+		// Granting the same consent again, after the revocation, is allowed.
+		require.Equal(t, id, w.submitGrantAt(active(Permit), w.tick()))
+		live, replayed = activeIDs(t, w)
+		require.Equal(t, []ID{id}, live)
+		require.Equal(t, live, replayed)
+	})
 }

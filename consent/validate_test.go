@@ -104,3 +104,31 @@ func TestCodesRoundTrip(t *testing.T) {
 	require.False(t, IsResourceType("Observation|Condition"))
 	require.Equal(t, PurposeEmergencyTreat, PurposeBreakTheGlass.Parent())
 }
+
+// TestStatusUnknown: R5's "unknown" is a status the model holds, encodes
+// and keeps out of decisions, like every status but active.
+func TestStatusUnknown(t *testing.T) {
+	for s := StatusDraft; s <= StatusUnknown; s++ {
+		got, err := ParseStatus(s.String())
+		require.NoError(t, err)
+		require.Equal(t, s, got)
+	}
+	require.Equal(t, "unknown", StatusUnknown.String())
+	require.False(t, (StatusUnknown + 1).valid())
+
+	c := active(Deny)
+	c.Status = StatusUnknown
+	enc, err := c.MarshalBinary()
+	require.NoError(t, err)
+	back, err := UnmarshalConsent(enc)
+	require.NoError(t, err)
+	require.Equal(t, StatusUnknown, back.Status)
+
+	ev, err := New(Config{NoConsent: OptOut}, []Consent{c})
+	require.NoError(t, err)
+	require.Zero(t, ev.Consents(patient))
+	req := baseRequest()
+	d, err := ev.Decide(&req)
+	require.NoError(t, err)
+	require.Equal(t, NoConsent, d.Effect)
+}

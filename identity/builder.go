@@ -20,7 +20,10 @@ func NewGenesis(s State, t time.Time, signer *PrivateKey) (*Operation, string, e
 // NewOperation returns a signed operation of type typ (OpUpdate, OpRotate
 // or OpDeactivate) following the operation with hash prev, setting state s
 // (ignored for OpDeactivate), at time t, signed by signer (which must hold
-// a rotation key of the state that prev set).
+// a rotation key of the state that prev set). Build the next operation
+// from a [Resolution]'s Head (its Hash and Operation.State) and carry it
+// with [OperationEntry]; to retry a failed append, re-send that entry
+// rather than signing again.
 func NewOperation(typ OpType, prev OpHash, s State, t time.Time, signer *PrivateKey) (*Operation, error) {
 	if typ == OpDeactivate {
 		s = State{}

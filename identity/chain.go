@@ -79,8 +79,9 @@ type node struct {
 	op     *Operation
 	hash   OpHash
 	index  uint64
-	signer int
-	hist   int // position in Chain.history
+	signer int       // priority of key in the rotation keys of prev's state
+	key    PublicKey // the rotation key that signed op
+	hist   int       // position in Chain.history
 }
 
 // Chain is the pure state machine of one DID: it applies operations in
@@ -94,6 +95,8 @@ type Chain struct {
 	seen    map[OpHash]bool // every operation ever accepted (incl. nullified)
 	byHash  map[OpHash]int  // position in ops of current operations
 	history []HistoryEntry
+	last    uint64   // highest ledger index applied (even if rejected), if any
+	started bool     // whether any index was applied
 	sigs    *opCache // optional memo of verified signatures; nil for none
 }
 
@@ -105,17 +108,32 @@ func NewChain(did string, rules Rules) *Chain {
 // DID returns the chain's DID.
 func (c *Chain) DID() string { return c.did }
 
-// Apply applies op, found at ledger index, to the chain. On error the
-// chain's current history is unchanged, the operation is recorded in the
-// audit history as rejected, and the error is an *OperationError wrapping
-// the reason.
+// Apply applies op, found at ledger index, to the chain. Operations must
+// be applied in increasing index order (the ledger's integration order); one
+// whose index is not above every index applied before is refused with
+// ErrIndexOrder. On error the chain's current history is unchanged, the
+// operation is recorded in the audit history as rejected, and the error is
+// an *OperationError wrapping the reason.
 func (c *Chain) Apply(index uint64, op *Operation) error {
 	h, err := op.Hash()
 	return c.apply(index, op, h, err)
 }
 
+// inOrder checks that index comes after every index applied so far, and
+// records it as the latest if so.
+func (c *Chain) inOrder(index uint64) error {
+	if !c.started || index > c.last {
+		c.last, c.started = index, true
+		return nil
+	}
+	return fmt.Errorf("%w: index %d after index %d", ErrIndexOrder, index, c.last)
+}
+
 // apply is Apply with the operation hash (or the error computing it) given.
 func (c *Chain) apply(index uint64, op *Operation, h OpHash, err error) error {
+	if err == nil {
+		err = c.inOrder(index)
+	}
 	if err == nil {
 		var plan applyPlan
 		plan, err = c.check(op, h)
@@ -191,15 +209,42 @@ func (c *Chain) check(op *Operation, h OpHash) (applyPlan, error) {
 		return applyPlan{}, err
 	}
 	if pos < len(c.ops)-1 {
-		first := c.ops[pos+1]
-		if signer >= first.signer {
-			return applyPlan{}, fmt.Errorf("%w: signer priority %d, overridden signer priority %d", ErrInsufficientPriority, signer, first.signer)
-		}
-		if !op.Time.Before(first.op.Time.Add(c.rules.window())) {
-			return applyPlan{}, ErrRecoveryWindowClosed
+		if err := c.checkOverride(op, signer, keys, c.ops[pos+1:]); err != nil {
+			return applyPlan{}, err
 		}
 	}
 	return applyPlan{signer: signer, signerKey: keys[signer], forkAt: pos}, nil
+}
+
+// checkOverride enforces rule 9 of SPEC.md for op, signed with priority
+// signer among keys (the rotation keys of the state op is applied to),
+// which would nullify the operations nullified. The signer must outrank the
+// signer of every one of them, each measured in keys, and op must be inside
+// the recovery window of the first. Checking the first only would let a
+// key take over from a higher-priority key that answered it: with keys
+// k0, k1, k2, an override by k1 must not nullify k2's update and k0's
+// rotation that followed it.
+func (c *Chain) checkOverride(op *Operation, signer int, keys []PublicKey, nullified []*node) error {
+	for _, n := range nullified {
+		if q := priorityIn(keys, n.key); signer >= q {
+			return &PriorityError{Signer: signer, Blocking: n.hash, BlockingSigner: q}
+		}
+	}
+	if !op.Time.Before(nullified[0].op.Time.Add(c.rules.window())) {
+		return ErrRecoveryWindowClosed
+	}
+	return nil
+}
+
+// priorityIn returns the index of k in keys, or len(keys) if k is not
+// there: a key that the overridden branch itself introduced ranks below
+// every key of the state being overridden, since its authority comes from
+// an operation of that branch whose signer is checked too.
+func priorityIn(keys []PublicKey, k PublicKey) int {
+	if i := slices.IndexFunc(keys, k.Equal); i >= 0 {
+		return i
+	}
+	return len(keys)
 }
 
 // signerOf returns the priority of the key in keys that signed op (hash
@@ -243,7 +288,7 @@ func (c *Chain) commit(index uint64, op *Operation, h OpHash, plan applyPlan) {
 	}
 	c.seen[h] = true
 	c.byHash[h] = len(c.ops)
-	c.ops = append(c.ops, &node{op: op, hash: h, index: index, signer: plan.signer, hist: len(c.history)})
+	c.ops = append(c.ops, &node{op: op, hash: h, index: index, signer: plan.signer, key: plan.signerKey, hist: len(c.history)})
 	c.history = append(c.history, HistoryEntry{Index: index, Hash: h, Type: op.Type, Time: op.Time, Status: StatusAccepted, Signer: plan.signer})
 }
 
@@ -304,6 +349,8 @@ type LocatedOperation struct {
 // Replay applies ops in order to a new chain and returns it. Operations
 // that break a rule are recorded as rejected and skipped: a DID's state
 // cannot be blocked by someone appending invalid operations to its subject.
+// ops must be in increasing index order; one that is not is rejected with
+// ErrIndexOrder (see [Chain.Apply]).
 func Replay(did string, ops []LocatedOperation, rules Rules) *Chain {
 	c := NewChain(did, rules)
 	for _, lo := range ops {

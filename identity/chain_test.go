@@ -227,3 +227,162 @@ func TestCheckDoesNotMutate(t *testing.T) {
 	require.Equal(t, 0, c.Len())
 	require.Empty(t, c.History())
 }
+
+// TestOverridePriorityOverEveryNullifiedOperation covers every shape of
+// fork: an override must outrank, in the rotation keys of the state it is
+// applied to, the signer of every operation it nullifies, not only the
+// first. The fixture's rotation keys are k0, k1, k2 (k0 highest).
+func TestOverridePriorityOverEveryNullifiedOperation(t *testing.T) {
+	f := newFixture(t)
+	thief := mustKey(t, KeyTypeEd25519)
+	fresh := mustKey(t, KeyTypeEd25519)
+	withoutK1 := f.state(f.device)
+	withoutK1.RotationKeys = []PublicKey{f.k[0].Public(), f.k[2].Public()}
+	// freshOnTop is a rotation that puts a key unknown to genesis first.
+	freshOnTop := f.state(f.device)
+	freshOnTop.RotationKeys = []PublicKey{fresh.Public(), f.k[1].Public()}
+
+	// Operations after genesis, named by signer: a is by k2 at +1h.
+	a := f.next(OpUpdate, f.genesis, f.k[2], time.Hour, f.state(f.device))
+	aByK1 := f.next(OpUpdate, f.genesis, f.k[1], time.Hour, f.state(f.device))
+	bByK2 := f.next(OpUpdate, a, f.k[2], 2*time.Hour, f.state(f.device))
+	bByK1 := f.next(OpUpdate, a, f.k[1], 2*time.Hour, f.state(f.device))
+	bByK0 := f.next(OpUpdate, a, f.k[0], 2*time.Hour, f.state(f.device))
+	// The attack of the issue: k0 answers a by rotating the stolen k1 out.
+	bDropsK1 := f.next(OpRotate, a, f.k[0], 2*time.Hour, withoutK1)
+	// A thief with k1 rotates in a key of their own, then signs with it.
+	aAddsFresh := f.next(OpRotate, f.genesis, f.k[1], time.Hour, freshOnTop)
+	bByFresh := f.next(OpUpdate, aAddsFresh, fresh, 2*time.Hour, freshOnTop)
+
+	override := func(signer int) *Operation {
+		return f.next(OpUpdate, f.genesis, f.k[signer], 3*time.Hour, f.state(thief))
+	}
+	tests := []struct {
+		name      string
+		nullify   []*Operation // applied after genesis; the override forks at genesis
+		signer    int          // rotation key (of genesis) that signs the override
+		err       error
+		blockedBy *Operation // the operation named by the *PriorityError
+	}{
+		{"one op, higher priority", []*Operation{a}, 1, nil, nil},
+		{"one op, equal priority", []*Operation{a}, 2, ErrInsufficientPriority, a},
+		{"one op, lower priority", []*Operation{aByK1}, 2, ErrInsufficientPriority, aByK1},
+		{"several lower ops, recovery by k0", []*Operation{a, bByK2}, 0, nil, nil},
+		{"several lower ops of mixed signers, recovery by k0", []*Operation{a, bByK1}, 0, nil, nil},
+		{"several ops, one of equal priority", []*Operation{a, bByK1}, 1, ErrInsufficientPriority, bByK1},
+		{"chain containing a higher-priority op", []*Operation{a, bByK0}, 1, ErrInsufficientPriority, bByK0},
+		{"top key cannot override a chain containing its own op", []*Operation{a, bByK0}, 0, ErrInsufficientPriority, bByK0},
+		{"takeover: stolen k1 over a rotation by k0", []*Operation{a, bDropsK1}, 1, ErrInsufficientPriority, bDropsK1},
+		{"k0 recovers from a key the thief rotated in", []*Operation{aAddsFresh, bByFresh}, 0, nil, nil},
+		{"k2 cannot override the thief's k1 rotation", []*Operation{aAddsFresh, bByFresh}, 2, ErrInsufficientPriority, aAddsFresh},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := f.chain(Rules{}, append([]*Operation{f.genesis}, tc.nullify...)...)
+			before, err := c.Head()
+			require.NoError(t, err)
+			o := override(tc.signer)
+			err = c.Apply(uint64(len(tc.nullify)+1), o)
+			h := c.History()
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				var pe *PriorityError
+				require.ErrorAs(t, err, &pe)
+				require.Equal(t, tc.signer, pe.Signer)
+				bh, herr := tc.blockedBy.Hash()
+				require.NoError(t, herr)
+				require.Equal(t, bh, pe.Blocking)
+				require.LessOrEqual(t, pe.BlockingSigner, pe.Signer)
+				after, herr := c.Head()
+				require.NoError(t, herr)
+				require.Equal(t, before, after, "a refused override changes nothing")
+				for _, e := range h[:len(h)-1] {
+					require.Equal(t, StatusAccepted, e.Status)
+				}
+				return
+			}
+			require.NoError(t, err)
+			head, err := c.Head()
+			require.NoError(t, err)
+			require.Equal(t, o, head.Operation)
+			require.Equal(t, 2, c.Len())
+			oh, _ := o.Hash()
+			for _, e := range h[1 : len(h)-1] {
+				require.Equal(t, StatusNullified, e.Status)
+				require.Equal(t, oh, e.NullifiedBy)
+			}
+		})
+	}
+}
+
+// TestChainAppliesInIndexOrder: the state machine takes operations in
+// ledger index order only, so that which operation came first (and whose
+// recovery window runs) is the ledger's integration order, not the order
+// a caller happens to pass them in.
+func TestChainAppliesInIndexOrder(t *testing.T) {
+	f := newFixture(t)
+	u := f.next(OpUpdate, f.genesis, f.k[2], time.Hour, f.state(f.device))
+	rec := f.next(OpUpdate, f.genesis, f.k[0], 2*time.Hour, f.state(mustKey(t, KeyTypeEd25519)))
+	tests := []struct {
+		name     string
+		ops      []LocatedOperation
+		head     *Operation
+		statuses []OpStatus
+	}{
+		{"increasing", []LocatedOperation{{0, f.genesis}, {3, u}, {7, rec}}, rec,
+			[]OpStatus{StatusAccepted, StatusNullified, StatusAccepted}},
+		{"an earlier index after a later one", []LocatedOperation{{0, f.genesis}, {7, rec}, {3, u}}, rec,
+			[]OpStatus{StatusAccepted, StatusAccepted, StatusRejected}},
+		{"the same index twice", []LocatedOperation{{0, f.genesis}, {3, u}, {3, rec}}, u,
+			[]OpStatus{StatusAccepted, StatusAccepted, StatusRejected}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Replay(f.did, tc.ops, Rules{})
+			head, err := c.Head()
+			require.NoError(t, err)
+			require.Equal(t, tc.head, head.Operation)
+			h := c.History()
+			require.Len(t, h, len(tc.statuses))
+			for i, st := range tc.statuses {
+				require.Equal(t, st, h[i].Status, "operation %d", i)
+				if st == StatusRejected {
+					require.ErrorIs(t, h[i].Err, ErrIndexOrder)
+				}
+			}
+		})
+	}
+}
+
+// TestOverrideTimeOrder: an override is dated at or after the head of the
+// history it forks, not only after the operation it forks from, so a
+// signer cannot date it back into the window of an earlier operation.
+func TestOverrideTimeOrder(t *testing.T) {
+	f := newFixture(t)
+	n1 := f.next(OpUpdate, f.genesis, f.k[2], time.Hour, f.state(f.device))
+	n2 := f.next(OpUpdate, n1, f.k[2], 5*time.Hour, f.state(f.device))
+	for _, tc := range []struct {
+		name string
+		at   time.Duration
+		err  error
+	}{
+		{"before the fork point", 30 * time.Minute, ErrTimeOrder},
+		{"between the nullified operations", 3 * time.Hour, ErrTimeOrder},
+		{"one nanosecond before the head", 5*time.Hour - time.Nanosecond, ErrTimeOrder},
+		{"at the head's time", 5 * time.Hour, nil},
+		{"after the head, inside the first one's window", time.Hour + DefaultRecoveryWindow - time.Nanosecond, nil},
+		{"after the first one's window", time.Hour + DefaultRecoveryWindow, ErrRecoveryWindowClosed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := f.chain(Rules{}, f.genesis, n1, n2)
+			err := c.Apply(3, f.next(OpUpdate, f.genesis, f.k[0], tc.at, f.state(f.device)))
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				require.Equal(t, 3, c.Len())
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, 2, c.Len())
+		})
+	}
+}

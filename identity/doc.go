@@ -14,10 +14,11 @@
 // without a genesis rotation key can make the operation a DID names. Each
 // later operation ([OpUpdate], [OpRotate], [OpDeactivate]) carries the full
 // new state, names the previous operation's hash, and is signed by a
-// rotation key of the state it replaces. A higher-priority rotation key may
-// override operations signed by a lower-priority key within a recovery
-// window (72 h by default); overridden operations stay in the ledger and
-// are reported as nullified. SPEC.md defines the encoding and every rule,
+// rotation key of the state it replaces. A rotation key may override the
+// operations after some point of the history within a recovery window
+// (72 h by default) if it has strictly higher priority than the signer of
+// every one of them; overridden operations stay in the ledger and are
+// reported as nullified. SPEC.md defines the encoding and every rule,
 // with test vectors in testdata/.
 //
 // Every operation is a ledger entry of kind KindIdentityFirst+type, with
@@ -34,22 +35,43 @@
 // # Threat model
 //
 // The ledger operator cannot forge operations (they are signed by rotation
-// keys the holder keeps), cannot hide or reorder them without breaking
-// inclusion proofs against signed checkpoints, and cannot make a DID for
-// someone else's genesis. Anyone may append entries to a DID's subject tag;
+// keys the holder keeps), cannot reorder them (each is checked at its index
+// by an inclusion proof against a signed checkpoint, replay follows index
+// order, and a subject index listed out of order fails the resolution), and
+// cannot make a DID for someone else's genesis. A Resolver finds a DID's
+// entries through the ledger's subject index, which is not itself proven:
+// a ledger could leave an entry out of it, which only a reader of every
+// entry would notice. Anyone may append entries to a DID's subject tag;
 // invalid ones are recorded as rejected and ignored, so they cannot block a
-// DID. Operation times are asserted by their signer: the state machine
-// requires them to be non-decreasing along a DID's history, and
-// [Resolver.VerifyWriter] refuses operations dated more than MaxClockSkew
-// in the future, but a signer can back-date an operation up to the time of
-// the DID's latest operation. Likewise a writer signature is checked
-// against the key valid at the entry's (asserted) time, so a removed key can
-// still sign entries dated back to when it was valid, unless
-// Config.CurrentWriterKeys is set. A stolen lower-priority rotation key can be
-// overridden for the length of the recovery window; a stolen
-// highest-priority key cannot. The package does not protect keys on the
-// holder's device beyond keeping them in Tink keysets, which can be stored
-// encrypted under a KMS key.
+// DID. A writer signature is checked against the key valid at the entry's
+// time, so a removed key can still sign entries dated back to when it was
+// valid (on a ledger that checks entry times, no further back than its
+// skew; see Time), unless Config.CurrentWriterKeys is set. An operation
+// signed with a stolen rotation key can be overridden for the length of the
+// recovery window by a key that outranks every signer of the operations it
+// nullifies (on a ledger that checks entry times; see Time); one signed
+// with a stolen highest-priority key cannot. The package does not protect
+// keys on the holder's device beyond keeping them in Tink keysets, which
+// can be stored encrypted under a KMS key.
+//
+// # Time
+//
+// Recovery windows are measured on operation times. An operation's time is
+// its ledger entry's time, operations are applied in ledger index order
+// (the ledger's integration order), and the state machine refuses an
+// operation dated before the head of the history it extends or overrides
+// ([ErrTimeOrder]). On a ledger that refuses entries dated more than a skew
+// (5 minutes by default) before or after its own clock, operation times are
+// integration times to within that skew: a window of W runs for W after the
+// overridden operation was integrated, give or take twice the skew, and
+// nobody can move it afterwards. On a ledger without that check, times are
+// asserted by their signers: [Resolver.VerifyWriter] refuses operations
+// dated more than MaxClockSkew in the future, but a signer can back-date an
+// operation up to the time of the DID's latest operation. A thief with a
+// lower-priority key can then date a takeover so that its recovery window
+// has already closed when it is integrated, and a higher-priority key can
+// date an override into a window that closed long ago if nothing followed.
+// SPEC.md ("Time") gives the bounds.
 //
 // Private keys never appear in errors, logs or String/fmt output.
 package identity

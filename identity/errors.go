@@ -46,11 +46,16 @@ var (
 	// ErrTimeOrder reports an operation dated before the latest accepted
 	// operation of its DID.
 	ErrTimeOrder = errors.New("identity: operation time goes backwards")
+	// ErrIndexOrder reports an operation applied at a ledger index that is
+	// not after the index of the operation applied before it: operations
+	// are applied in ledger (integration) order only.
+	ErrIndexOrder = errors.New("identity: operation out of ledger index order")
 	// ErrClockSkew reports an operation dated too far in the future.
 	ErrClockSkew = errors.New("identity: operation time in the future")
 	// ErrInsufficientPriority reports an override signed by a rotation key
-	// that does not have strictly higher priority than the signer of the
-	// first overridden operation (this includes a key overriding itself).
+	// that does not have strictly higher priority than the signer of every
+	// operation it would nullify (this includes a key overriding itself).
+	// The evidence is a [*PriorityError].
 	ErrInsufficientPriority = errors.New("identity: override needs a higher-priority rotation key")
 	// ErrRecoveryWindowClosed reports an override at or after the end of the
 	// recovery window of the first operation it would nullify.
@@ -61,8 +66,14 @@ var (
 	// ErrNotFound reports a DID with no valid genesis in the ledger, or a
 	// resolution time or ledger size before its creation.
 	ErrNotFound = errors.New("identity: DID not found")
+	// ErrSizeBeyondLedger reports a resolution as of a ledger size larger
+	// than the ledger's latest checkpoint. Errors that wrap it also wrap
+	// ledger.ErrNotFound.
+	ErrSizeBeyondLedger = errors.New("identity: size beyond the ledger's checkpoint")
 	// ErrNotIncluded reports an operation entry whose inclusion in the
-	// ledger's checkpoint does not verify, or a checkpoint that does not.
+	// ledger's checkpoint does not verify, a checkpoint that does not, or a
+	// ledger whose subject index does not list indices in strictly
+	// increasing order.
 	ErrNotIncluded = errors.New("identity: inclusion in the ledger does not verify")
 	// ErrNoLedger reports a did:hl resolution by a Resolver without a ledger.
 	ErrNoLedger = errors.New("identity: resolver has no ledger")
@@ -94,3 +105,26 @@ func (e *OperationError) Error() string {
 
 // Unwrap returns the reason.
 func (e *OperationError) Unwrap() error { return e.Err }
+
+// PriorityError is the evidence for an override refused because its signer
+// does not outrank the signer of an operation it would nullify. Priorities
+// are indices (0 highest) in the rotation keys of the state the override is
+// applied to (the state set by its prev). It wraps ErrInsufficientPriority.
+type PriorityError struct {
+	// Signer is the priority of the key that signed the override.
+	Signer int
+	// Blocking is the hash of the first operation, in history order, that
+	// the override would nullify and whose signer has the same or a higher
+	// priority.
+	Blocking OpHash
+	// BlockingSigner is the priority of Blocking's signer.
+	BlockingSigner int
+}
+
+// Error implements error. It shows priorities and the operation hash only.
+func (e *PriorityError) Error() string {
+	return fmt.Sprintf("%v: signer priority %d, operation %s signed with priority %d", ErrInsufficientPriority, e.Signer, e.Blocking, e.BlockingSigner)
+}
+
+// Unwrap returns ErrInsufficientPriority.
+func (e *PriorityError) Unwrap() error { return ErrInsufficientPriority }

@@ -32,7 +32,7 @@ func Example() {
 	must(err)
 	res, err := identity.NewResolver(identity.Config{Now: func() time.Time { return clock }})
 	must(err)
-	log, err := ledger.Open(ctx, ledger.Config{Store: memstore.New(), Signer: signer, Origin: "ledger.example.org/ids", WriterVerifier: res})
+	log, err := ledger.Open(ctx, ledger.Config{Store: memstore.New(), Signer: signer, Origin: "ledger.example.org/ids", WriterVerifier: res, Now: func() time.Time { return clock }})
 	must(err)
 	defer log.Close()
 	res.SetLedger(log)

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"math/big"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -247,15 +249,29 @@ func TestPrivateKeyNeverPrints(t *testing.T) {
 				fmt.Sprintf("%v", struct{ K *PrivateKey }{k}), logBuf.String(),
 				fmt.Sprintf("%+v", *k),
 			}
+			// A Holder holds the key: bad verbs print structs without their
+			// methods, so print it every way too.
+			did := "did:key:" + k.Public().Multibase()
+			h, err := NewHolder(did, did+"#"+k.Public().Multibase(), k)
+			require.NoError(t, err)
+			var hlog bytes.Buffer
+			slog.New(slog.NewTextHandler(&hlog, nil)).Info("holder", "h", h)
+			outs = append(outs, hlog.String())
+			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q", "%d"} {
+				outs = append(outs, fmt.Sprintf(verb, h), fmt.Sprintf(verb, *h))
+			}
 			for _, forms := range [][]byte{secret} {
 				for _, o := range outs {
 					require.NotContains(t, o, hex.EncodeToString(forms))
 					require.NotContains(t, o, base58Encode(forms))
+					require.NotContains(t, o, base64.StdEncoding.EncodeToString(forms))
+					require.NotContains(t, o, base64.RawURLEncoding.EncodeToString(forms))
+					require.NotContains(t, o, strings.Trim(fmt.Sprint(forms), "[]"))
 					require.False(t, bytes.Contains([]byte(o), forms))
 				}
 			}
 			require.Contains(t, fmt.Sprint(k), k.Public().Multibase())
-			_, err := NewPrivateKey(nil)
+			_, err = NewPrivateKey(nil)
 			require.True(t, errors.Is(err, ErrUnknownKeyType))
 		})
 	}

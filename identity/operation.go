@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -145,6 +146,21 @@ type Operation struct {
 	// Signature is made by a rotation key of the state this operation
 	// replaces (of its own state for OpCreate) over [Operation.SignedMessage].
 	Signature []byte
+}
+
+// Clone returns a deep copy of o: changing the copy's state or signature
+// does not change o. Public keys are immutable values and are shared.
+func (o *Operation) Clone() *Operation {
+	if o == nil {
+		return nil
+	}
+	c := *o
+	c.State.RotationKeys = slices.Clone(o.State.RotationKeys)
+	c.State.VerificationMethods = slices.Clone(o.State.VerificationMethods)
+	c.State.Services = slices.Clone(o.State.Services)
+	c.State.AlsoKnownAs = slices.Clone(o.State.AlsoKnownAs)
+	c.Signature = slices.Clone(o.Signature)
+	return &c
 }
 
 // Domain-separation strings of the signed and hashed structures.

@@ -39,6 +39,14 @@ type Resolution struct {
 	RotationKeys []PublicKey
 	// History is the audit history of every operation read (did:hl only).
 	History []HistoryEntry
+	// Head is the operation that set this version, with its hash and
+	// ledger index (did:hl only; nil for did:key). For [Resolver.Resolve]
+	// it is the DID's current head: the next operation names Head.Hash as
+	// its prev, starts from Head.Operation.State, is dated at or after
+	// Head.Operation.Time and is signed by one of RotationKeys, with no
+	// need to read the ledger again. Head.Operation is a copy; changing it
+	// changes nothing in the Resolver.
+	Head *Version
 }
 
 // Resolve resolves did at its latest version.
@@ -56,7 +64,11 @@ func (r *Resolver) ResolveAt(ctx context.Context, did string, t time.Time) (*Res
 
 // ResolveAtSize resolves did as a reader saw it when the ledger had size
 // entries: only entries with index < size are replayed, so operations that
-// a later recovery nullified still count here.
+// a later recovery nullified still count here. A size of 0, or one at
+// which the DID did not exist yet, fails with ErrNotFound; a size larger
+// than the ledger's latest checkpoint fails with ErrSizeBeyondLedger
+// (which also matches ledger.ErrNotFound), since the ledger cannot show
+// what it has not yet integrated.
 func (r *Resolver) ResolveAtSize(ctx context.Context, did string, size uint64) (*Resolution, error) {
 	if size == 0 {
 		return nil, fmt.Errorf("%w: empty ledger", ErrNotFound)
@@ -84,6 +96,8 @@ func (r *Resolver) resolve(ctx context.Context, did string, pick func(*Chain) (V
 	if err != nil {
 		return nil, err
 	}
+	head := v
+	head.Operation = v.Operation.Clone()
 	res := &Resolution{
 		Metadata: Metadata{
 			Created: v.Created, Updated: v.Operation.Time, Deactivated: v.Deactivated,
@@ -91,6 +105,7 @@ func (r *Resolver) resolve(ctx context.Context, did string, pick func(*Chain) (V
 		},
 		RotationKeys: slices.Clone(v.Operation.State.RotationKeys),
 		History:      c.History(),
+		Head:         &head,
 	}
 	if v.Deactivated {
 		res.Document = NewDocument(did, &State{})

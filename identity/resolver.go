@@ -175,7 +175,10 @@ func (r *Resolver) openCheckpoint(signed []byte) (ledger.Checkpoint, error) {
 	return cp, nil
 }
 
-// subjectIndices lists the indices of a DID's entries below size.
+// subjectIndices lists the indices of a DID's entries below size, in
+// increasing order. Replay order is ledger index order, so a ledger that
+// lists them otherwise (which its contract forbids) is an error, not an
+// order to follow.
 func (r *Resolver) subjectIndices(ctx context.Context, l Ledger, did string, size uint64) ([]uint64, error) {
 	tag := SubjectTag(did)
 	const page = 1024
@@ -187,6 +190,9 @@ func (r *Resolver) subjectIndices(ctx context.Context, l Ledger, did string, siz
 			return nil, fmt.Errorf("identity: reading subject index: %w", err)
 		}
 		for _, i := range idx {
+			if i < start || (len(out) > 0 && i <= out[len(out)-1]) {
+				return nil, fmt.Errorf("%w: subject index lists %d out of increasing order", ErrNotIncluded, i)
+			}
 			if i >= size {
 				return out, nil
 			}
@@ -212,7 +218,10 @@ func (r *Resolver) chain(ctx context.Context, did string, limit uint64) (*Chain,
 		return nil, cp, err
 	}
 	size := cp.Size
-	if limit > 0 && limit < size {
+	if limit > cp.Size {
+		return nil, cp, fmt.Errorf("%w (%w): size %d, checkpoint size %d", ErrSizeBeyondLedger, ledger.ErrNotFound, limit, cp.Size)
+	}
+	if limit > 0 {
 		size = limit
 	}
 	indices, err := r.subjectIndices(ctx, l, did, size)
@@ -287,6 +296,9 @@ func (r *Resolver) loadLeaf(ctx context.Context, l Ledger, did string, index uin
 
 // reject records an entry that does not even decode as an operation.
 func (c *Chain) reject(index uint64, err error) {
+	if oerr := c.inOrder(index); oerr != nil {
+		err = oerr
+	}
 	c.history = append(c.history, HistoryEntry{Index: index, Status: StatusRejected, Signer: -1, Err: err})
 }
 
@@ -328,6 +340,16 @@ func OperationFromEntry(did string, e *ledger.Entry) (*Operation, error) {
 // OperationEntry returns the ledger entry that carries op for did, signed
 // (as the entry's writer signature) by signer, which must be the rotation
 // key that signed op.
+//
+// Keep the entry until its append has a receipt. If an append times out or
+// its reply is lost, retry by appending the same *ledger.Entry (the same
+// bytes): the Log deduplicates it and returns the existing index with
+// Receipt.Existed set, and a Resolver used as WriterVerifier accepts an
+// exact re-append. Do not call OperationEntry or NewOperation again
+// instead: P-256 signatures are randomized, so the new entry (or operation)
+// would differ, and a second entry for an operation already in the ledger
+// is refused with ErrReplayed (a second operation after the same prev would
+// be a conflicting one).
 func OperationEntry(did string, op *Operation, signer *PrivateKey) (*ledger.Entry, error) {
 	if _, err := ParseDID(did); err != nil {
 		return nil, err

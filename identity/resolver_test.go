@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,10 @@ import (
 )
 
 const testOrigin = "ledger.example.org/identity-test"
+
+// testClockSkew is the ledger clock skew of the test logs: wide enough for
+// operations dated anywhere from 1970 to 2090.
+const testClockSkew = 60 * 365 * 24 * time.Hour
 
 // testLog opens an in-memory Log, optionally guarded by a Resolver used as
 // its WriterVerifier, and returns the Log and a Resolver reading it.
@@ -30,7 +36,9 @@ func testLog(t testing.TB, guarded bool, cfg Config) (*ledger.Log, *Resolver) {
 	cfg.CheckpointVerifier, cfg.Origin = v, testOrigin
 	r, err := NewResolver(cfg)
 	require.NoError(t, err)
-	lcfg := ledger.Config{Store: memstore.New(), Signer: signer, Origin: testOrigin}
+	// The tests date operations days and months apart (recovery windows),
+	// so the log's clock check is opened wide; it is tested in ledger.
+	lcfg := ledger.Config{Store: memstore.New(), Signer: signer, Origin: testOrigin, MaxClockSkew: testClockSkew}
 	if guarded {
 		lcfg.WriterVerifier = r
 	}
@@ -540,4 +548,294 @@ func TestJunkEntriesCannotBlockDID(t *testing.T) {
 	publish(t, l, f.did, u2, f.k[0])
 	_, err = r.Resolve(ctx, f.did)
 	require.ErrorIs(t, err, ErrTooManyOperations)
+}
+
+// TestStolenLowerKeyCannotTakeOver replays the takeover of the "Hardening"
+// issue through a ledger: k2 signs an update, k0 answers with a rotation
+// that drops the stolen k1, and the thief signs with k1 an operation whose
+// prev is the genesis. A guarded Log refuses it; on an unguarded one the
+// resolver rejects it and the DID keeps k0's state.
+func TestStolenLowerKeyCannotTakeOver(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	thief := mustKey(t, KeyTypeEd25519)
+	a := f.next(OpUpdate, f.genesis, f.k[2], time.Hour, f.state(f.device))
+	safe := f.state(f.device)
+	safe.RotationKeys = []PublicKey{f.k[0].Public(), f.k[2].Public()}
+	b := f.next(OpRotate, a, f.k[0], 2*time.Hour, safe)
+	takeover := f.state(thief)
+	takeover.RotationKeys = []PublicKey{thief.Public()}
+	attack := f.next(OpRotate, f.genesis, f.k[1], 3*time.Hour, takeover)
+	bh, err := b.Hash()
+	require.NoError(t, err)
+
+	for _, guarded := range []bool{true, false} {
+		t.Run(fmt.Sprint("guarded=", guarded), func(t *testing.T) {
+			l, r := testLog(t, guarded, Config{Now: func() time.Time { return baseTime.Add(3 * time.Hour) }})
+			publish(t, l, f.did, f.genesis, f.k[1])
+			publish(t, l, f.did, a, f.k[2])
+			publish(t, l, f.did, b, f.k[0])
+			e, err := OperationEntry(f.did, attack, f.k[1])
+			require.NoError(t, err)
+			_, err = l.Append(ctx, e)
+			if guarded {
+				require.ErrorIs(t, err, ledger.ErrWriterRejected)
+				require.ErrorIs(t, err, ErrInsufficientPriority)
+			} else {
+				require.NoError(t, err)
+			}
+			res, err := r.Resolve(ctx, f.did)
+			require.NoError(t, err)
+			require.Equal(t, bh.String(), res.Metadata.VersionID)
+			require.Len(t, res.RotationKeys, 2)
+			require.True(t, res.RotationKeys[0].Equal(f.k[0].Public()))
+			for _, h := range res.History[:3] {
+				require.Equal(t, StatusAccepted, h.Status)
+			}
+			if !guarded {
+				require.Len(t, res.History, 4)
+				require.Equal(t, StatusRejected, res.History[3].Status)
+				var pe *PriorityError
+				require.ErrorAs(t, res.History[3].Err, &pe)
+				require.Equal(t, bh, pe.Blocking)
+			}
+		})
+	}
+}
+
+// TestResolutionHead builds the next operation from a resolution alone, and
+// checks that the head it exposes is a copy.
+func TestResolutionHead(t *testing.T) {
+	ctx := context.Background()
+	l, r := testLog(t, true, Config{Now: func() time.Time { return baseTime.Add(2 * time.Hour) }})
+	f := newFixture(t)
+	publish(t, l, f.did, f.genesis, f.k[1])
+	u := f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(f.device))
+	publish(t, l, f.did, u, f.k[0])
+
+	res, err := r.Resolve(ctx, f.did)
+	require.NoError(t, err)
+	require.NotNil(t, res.Head)
+	uh, err := u.Hash()
+	require.NoError(t, err)
+	require.Equal(t, uh, res.Head.Hash)
+	require.Equal(t, uh.String(), res.Metadata.VersionID)
+	require.Equal(t, uint64(1), res.Head.Index)
+	require.Equal(t, u, res.Head.Operation)
+	require.NotSame(t, u, res.Head.Operation)
+
+	// Mutating the returned head changes nothing in the resolver.
+	res.Head.Operation.State.VerificationMethods[0].ID = "mutated"
+	res.Head.Operation.State.RotationKeys[0] = f.device.Public()
+	res.Head.Operation.Signature[0] ^= 1
+	again, err := r.Resolve(ctx, f.did)
+	require.NoError(t, err)
+	require.Equal(t, u, again.Head.Operation)
+	require.Equal(t, "key-1", again.Head.Operation.State.VerificationMethods[0].ID)
+
+	// The next operation needs nothing but the resolution.
+	dev2 := mustKey(t, KeyTypeEd25519)
+	next := again.Head.Operation.State
+	next.VerificationMethods = []VerificationMethod{{ID: "key-2", Key: dev2.Public(), Relationships: AssertionMethod}}
+	op, err := NewOperation(OpUpdate, again.Head.Hash, next, again.Head.Operation.Time.Add(time.Minute), f.k[0])
+	require.NoError(t, err)
+	publish(t, l, f.did, op, f.k[0])
+	res, err = r.Resolve(ctx, f.did)
+	require.NoError(t, err)
+	require.Equal(t, op, res.Head.Operation)
+
+	at, err := r.ResolveAt(ctx, f.did, f.t0)
+	require.NoError(t, err)
+	require.Equal(t, f.genesis, at.Head.Operation, "ResolveAt's head is the version in effect then")
+
+	key, err := r.Resolve(ctx, f.device.Public().DIDKey())
+	require.NoError(t, err)
+	require.Nil(t, key.Head, "did:key has no operations")
+}
+
+// TestResolveAtSizeBounds: a size beyond the ledger's checkpoint is an
+// error, not silently the latest version.
+func TestResolveAtSizeBounds(t *testing.T) {
+	ctx := context.Background()
+	l, r := testLog(t, false, Config{})
+	f := newFixture(t)
+	publish(t, l, f.did, f.genesis, f.k[1])
+	u := f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(f.device))
+	publish(t, l, f.did, u, f.k[0])
+	size := logSize(t, l)
+	require.Equal(t, uint64(2), size)
+	uh, err := u.Hash()
+	require.NoError(t, err)
+	gh, err := f.genesis.Hash()
+	require.NoError(t, err)
+
+	tests := []struct {
+		name string
+		size uint64
+		want OpHash
+		errs []error
+	}{
+		{"empty ledger", 0, OpHash{}, []error{ErrNotFound}},
+		{"genesis only", 1, gh, nil},
+		{"exactly the ledger size", size, uh, nil},
+		{"one beyond the ledger size", size + 1, OpHash{}, []error{ErrSizeBeyondLedger, ledger.ErrNotFound}},
+		{"far beyond", 1 << 62, OpHash{}, []error{ErrSizeBeyondLedger, ledger.ErrNotFound}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := r.ResolveAtSize(ctx, f.did, tc.size)
+			if tc.errs != nil {
+				for _, e := range tc.errs {
+					require.ErrorIs(t, err, e)
+				}
+				require.Nil(t, res)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, res.Head.Hash)
+		})
+	}
+}
+
+// lossyAppend appends e and then loses the reply, as a client whose request
+// timed out after the log had integrated it.
+func lossyAppend(ctx context.Context, l *ledger.Log, e *ledger.Entry) (*ledger.Receipt, error) {
+	if _, err := l.Append(ctx, e); err != nil {
+		return nil, err
+	}
+	return nil, context.DeadlineExceeded
+}
+
+// TestRetryAfterTimeout re-sends the exact entry of an operation whose
+// append timed out: the log returns the existing index with Existed, the
+// DID resolves identically, and rebuilding the entry instead (a P-256
+// signature is randomized) is not a retry but a replay, which a guarded
+// log refuses.
+func TestRetryAfterTimeout(t *testing.T) {
+	ctx := context.Background()
+	for _, guarded := range []bool{true, false} {
+		t.Run(fmt.Sprint("guarded=", guarded), func(t *testing.T) {
+			l, r := testLog(t, guarded, Config{Now: func() time.Time { return baseTime.Add(2 * time.Hour) }})
+			f := newFixture(t) // genesis is signed by k[1], a P-256 key
+			u := f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(mustKey(t, KeyTypeEd25519)))
+			for i, step := range []struct {
+				op     *Operation
+				signer *PrivateKey
+			}{{f.genesis, f.k[1]}, {u, f.k[0]}} {
+				e, err := OperationEntry(f.did, step.op, step.signer)
+				require.NoError(t, err)
+				_, err = lossyAppend(ctx, l, e)
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+				before, err := r.Resolve(ctx, f.did)
+				require.NoError(t, err)
+
+				rec, err := l.Append(ctx, e) // the retry: the same entry, the same bytes
+				require.NoError(t, err)
+				require.True(t, rec.Existed)
+				require.Equal(t, uint64(i), rec.Index)
+				require.Equal(t, uint64(i+1), logSize(t, l), "the retry stored nothing")
+				after, err := r.Resolve(ctx, f.did)
+				require.NoError(t, err)
+				require.Equal(t, before, after)
+				require.Equal(t, step.op, after.Head.Operation)
+			}
+			// Rebuilding the genesis entry gives other bytes (P-256 signatures
+			// are randomized): it is not deduplicated.
+			again, err := OperationEntry(f.did, f.genesis, f.k[1])
+			require.NoError(t, err)
+			rec, err := l.Append(ctx, again)
+			if guarded {
+				require.ErrorIs(t, err, ErrReplayed)
+				require.Equal(t, uint64(2), logSize(t, l))
+			} else {
+				require.NoError(t, err)
+				require.False(t, rec.Existed)
+				res, err := r.Resolve(ctx, f.did)
+				require.NoError(t, err)
+				uh, _ := u.Hash()
+				require.Equal(t, uh, res.Head.Hash, "the replayed genesis changes nothing")
+				require.ErrorIs(t, res.History[len(res.History)-1].Err, ErrReplayed)
+			}
+		})
+	}
+}
+
+// TestRetryWhileInFlight re-sends an entry while the first append may still
+// be queued: every call gets the same index and the log stores it once.
+func TestRetryWhileInFlight(t *testing.T) {
+	ctx := context.Background()
+	l, r := testLog(t, true, Config{Now: func() time.Time { return baseTime.Add(2 * time.Hour) }})
+	f := newFixture(t)
+	publish(t, l, f.did, f.genesis, f.k[1])
+	e, err := OperationEntry(f.did, f.next(OpUpdate, f.genesis, f.k[0], time.Hour, f.state(f.device)), f.k[0])
+	require.NoError(t, err)
+	recs := make([]*ledger.Receipt, 4)
+	errs := make([]error, len(recs))
+	var wg sync.WaitGroup
+	for i := range recs {
+		wg.Go(func() { recs[i], errs[i] = l.Append(ctx, e) })
+	}
+	wg.Wait()
+	existed := 0
+	for i := range recs {
+		require.NoError(t, errs[i])
+		require.Equal(t, uint64(1), recs[i].Index)
+		if recs[i].Existed {
+			existed++
+		}
+	}
+	require.Equal(t, len(recs)-1, existed)
+	require.Equal(t, uint64(2), logSize(t, l))
+	res, err := r.Resolve(ctx, f.did)
+	require.NoError(t, err)
+	require.Len(t, res.History, 2)
+}
+
+// reorderLedger returns a subject's indices in the wrong order, as a
+// misbehaving remote ledger could.
+type reorderLedger struct {
+	Ledger
+	reorder func([]uint64) []uint64
+}
+
+func (l reorderLedger) BySubject(ctx context.Context, s ledger.SubjectTag, start uint64, limit int) ([]uint64, error) {
+	idx, err := l.Ledger.BySubject(ctx, s, start, limit)
+	return l.reorder(slices.Clone(idx)), err
+}
+
+// TestResolverReplaysInIndexOrder: the resolver replays a DID's operations
+// in ledger index order and refuses a subject index that is not strictly
+// increasing, rather than replaying in the order a ledger lists them.
+func TestResolverReplaysInIndexOrder(t *testing.T) {
+	ctx := context.Background()
+	l, _ := testLog(t, false, Config{})
+	f, stolen, _ := recoverySetup(t)
+	rec := f.next(OpUpdate, f.genesis, f.k[0], 2*time.Hour, f.state(f.device))
+	publish(t, l, f.did, f.genesis, f.k[1])
+	publish(t, l, f.did, stolen, f.k[1])
+	publish(t, l, f.did, rec, f.k[0])
+	rh, err := rec.Hash()
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name    string
+		reorder func([]uint64) []uint64
+		err     error
+	}{
+		{"as listed", func(i []uint64) []uint64 { return i }, nil},
+		{"reversed", func(i []uint64) []uint64 { slices.Reverse(i); return i }, ErrNotIncluded},
+		{"recovery listed before the update", func(i []uint64) []uint64 { i[1], i[2] = i[2], i[1]; return i }, ErrNotIncluded},
+		{"an index listed twice", func(i []uint64) []uint64 { return append(i[:2], i[1:]...) }, ErrNotIncluded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewResolver(Config{Ledger: reorderLedger{Ledger: l, reorder: tc.reorder}})
+			require.NoError(t, err)
+			res, err := r.Resolve(ctx, f.did)
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, rh, res.Head.Hash)
+		})
+	}
 }

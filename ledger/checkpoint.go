@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -10,9 +9,6 @@ import (
 	"strconv"
 
 	"github.com/healthledger/healthledger/merkle"
-	"github.com/tink-crypto/tink-go/v2/keyset"
-	"github.com/tink-crypto/tink-go/v2/signature"
-	tinked25519 "github.com/tink-crypto/tink-go/v2/signature/ed25519"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -168,92 +164,6 @@ func GenerateKey(origin string) (signerKey, verifierKey string, err error) {
 		return "", "", fmt.Errorf("ledger: generating checkpoint key: %w", err)
 	}
 	return skey, vkey, nil
-}
-
-// NewSigner returns the note signer for a signer key made by [GenerateKey].
-// The error never contains the key.
-func NewSigner(signerKey string) (note.Signer, error) {
-	s, err := note.NewSigner(signerKey)
-	if err != nil {
-		return nil, errors.New("ledger: malformed checkpoint signer key")
-	}
-	return s, nil
-}
-
-// tinkSigner is a note.Signer backed by a Tink Ed25519 signing primitive.
-type tinkSigner struct {
-	name string
-	hash uint32
-	sign func([]byte) ([]byte, error)
-}
-
-func (s *tinkSigner) Name() string                    { return s.name }
-func (s *tinkSigner) KeyHash() uint32                 { return s.hash }
-func (s *tinkSigner) Sign(msg []byte) ([]byte, error) { return s.sign(msg) }
-
-// NewTinkSigner returns a note signer named name whose signatures are made
-// by the primary key of h, and the verifier key to publish. The primary key
-// MUST be an Ed25519 key with the RAW output prefix (Tink template
-// ED25519KeyWithoutPrefixTemplate), so that its signatures are plain
-// RFC 8032 signatures of the note text; any other key type or prefix is
-// refused. The key material stays inside the handle.
-func NewTinkSigner(h *keyset.Handle, name string) (note.Signer, string, error) {
-	if h == nil {
-		return nil, "", errors.New("ledger: nil Tink keyset handle")
-	}
-	entry, err := h.Primary()
-	if err != nil {
-		return nil, "", fmt.Errorf("ledger: Tink keyset has no primary key: %w", err)
-	}
-	priv, ok := entry.Key().(*tinked25519.PrivateKey)
-	if !ok {
-		return nil, "", errors.New("ledger: Tink primary key is not an Ed25519 private key")
-	}
-	params, ok := priv.Parameters().(*tinked25519.Parameters)
-	if !ok || params.Variant() != tinked25519.VariantNoPrefix {
-		return nil, "", errors.New("ledger: Tink Ed25519 key must use the RAW output prefix")
-	}
-	pubKey, err := priv.PublicKey()
-	if err != nil {
-		return nil, "", fmt.Errorf("ledger: Tink public key: %w", err)
-	}
-	pub, ok := pubKey.(*tinked25519.PublicKey)
-	if !ok {
-		return nil, "", errors.New("ledger: Tink public key is not Ed25519")
-	}
-	vkey, err := note.NewEd25519VerifierKey(name, ed25519.PublicKey(pub.KeyBytes()))
-	if err != nil {
-		return nil, "", fmt.Errorf("ledger: checkpoint key name: %w", err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		return nil, "", fmt.Errorf("ledger: checkpoint verifier key: %w", err)
-	}
-	prim, err := signature.NewSigner(h)
-	if err != nil {
-		return nil, "", fmt.Errorf("ledger: Tink signer: %w", err)
-	}
-	s := &tinkSigner{name: name, hash: v.KeyHash(), sign: prim.Sign}
-	// Refuse a primitive whose output is not a plain Ed25519 signature.
-	probe := []byte("healthledger/tink-signer-probe/v1\n")
-	sig, err := s.Sign(probe)
-	if err != nil || !v.Verify(probe, sig) {
-		return nil, "", errors.New("ledger: Tink signer does not produce plain Ed25519 signatures")
-	}
-	return s, vkey, nil
-}
-
-// SignCheckpoint signs c with s and returns the signed note.
-func SignCheckpoint(s note.Signer, c Checkpoint) ([]byte, error) {
-	body := c.Marshal()
-	if _, err := ParseCheckpoint(body); err != nil {
-		return nil, err
-	}
-	signed, err := note.Sign(&note.Note{Text: string(body)}, s)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: signing checkpoint: %w", err)
-	}
-	return signed, nil
 }
 
 // OpenCheckpoint verifies the signature of v on a signed checkpoint note,

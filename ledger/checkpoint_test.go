@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/healthledger/healthledger/merkle"
 	"github.com/stretchr/testify/require"
@@ -95,7 +96,7 @@ func FuzzParseCheckpoint(f *testing.F) {
 	})
 }
 
-func newTestKey(t testing.TB, origin string) (note.Signer, string) {
+func newTestKey(t testing.TB, origin string) (*Signer, string) {
 	t.Helper()
 	skey, vkey, err := GenerateKey(origin)
 	require.NoError(t, err)
@@ -110,7 +111,7 @@ func TestSignOpenCheckpoint(t *testing.T) {
 	require.NoError(t, err)
 	for _, size := range []uint64{0, 1, 2, 1000} {
 		cp := Checkpoint{Origin: testOrigin, Size: size, Root: testRoot("x")}
-		signed, err := SignCheckpoint(s, cp)
+		signed, err := SignCheckpoint(s, cp, time.Now())
 		require.NoError(t, err)
 
 		// Plain sumdb/note opens it under the published key.
@@ -132,7 +133,7 @@ func TestOpenCheckpointRejects(t *testing.T) {
 	_, otherKey := newTestKey(t, testOrigin)
 	other, err := note.NewVerifier(otherKey)
 	require.NoError(t, err)
-	signed, err := SignCheckpoint(s, Checkpoint{Origin: testOrigin, Size: 3, Root: testRoot("x")})
+	signed, err := SignCheckpoint(s, Checkpoint{Origin: testOrigin, Size: 3, Root: testRoot("x")}, time.Now())
 	require.NoError(t, err)
 
 	t.Run("wrong key", func(t *testing.T) {
@@ -178,7 +179,7 @@ func TestTinkSigner(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, testOrigin, s.Name())
 
-	signed, err := SignCheckpoint(s, Checkpoint{Origin: testOrigin, Size: 9, Root: testRoot("t")})
+	signed, err := SignCheckpoint(s, Checkpoint{Origin: testOrigin, Size: 9, Root: testRoot("t")}, time.Now())
 	require.NoError(t, err)
 	v, err := note.NewVerifier(vkey)
 	require.NoError(t, err)
@@ -223,7 +224,7 @@ func TestTinkSignerRefuses(t *testing.T) {
 func TestSignCheckpointRejectsBadOrigin(t *testing.T) {
 	s, _ := newTestKey(t, testOrigin)
 	for _, origin := range []string{"", "two\nlines"} {
-		_, err := SignCheckpoint(s, Checkpoint{Origin: origin, Size: 1, Root: testRoot("x")})
+		_, err := SignCheckpoint(s, Checkpoint{Origin: origin, Size: 1, Root: testRoot("x")}, time.Now())
 		require.ErrorIs(t, err, ErrMalformed, "%q", origin)
 	}
 	_, _, err := OpenCheckpoint([]byte("x"), testOrigin, nil)

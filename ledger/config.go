@@ -3,8 +3,7 @@ package ledger
 import (
 	"context"
 	"log/slog"
-
-	"golang.org/x/mod/sumdb/note"
+	"time"
 )
 
 // WriterVerifier checks an entry's writer signature before it is appended.
@@ -19,10 +18,12 @@ type WriterVerifier interface {
 type Config struct {
 	// Store keeps the log. Required.
 	Store Store
-	// Signer signs checkpoints: an Ed25519 note signer (see NewSigner and
-	// NewTinkSigner). Required. Its name is the key name of the signature
-	// line; by convention it equals Origin.
-	Signer note.Signer
+	// Signer signs checkpoints (see NewSigner and NewTinkSigner). Required.
+	// Its name is the key name of the signature lines; by convention it
+	// equals Origin. A store whose checkpoint was signed by another key is
+	// refused (ErrWrongKey): a log's identity is its origin and key, so a
+	// new key means a new log (a new origin), never a silent change.
+	Signer CheckpointSigner
 	// Origin is the checkpoint origin line (the log's name, e.g.
 	// "ledger.example-hospital.org/audit"). Required.
 	Origin string
@@ -34,6 +35,32 @@ type Config struct {
 	MaxPending int
 	// WriterVerifier, if set, must accept every entry before it is queued.
 	WriterVerifier WriterVerifier
+	// MaxClockSkew bounds how far an entry's Time may be from the log's
+	// clock, in either direction, for Append to accept it (ErrClockSkew
+	// otherwise). Default DefaultMaxClockSkew; negative is invalid.
+	MaxClockSkew time.Duration
+	// Now is the log's clock: it checks entry times and timestamps
+	// checkpoints. Default time.Now.
+	Now func() time.Time
+	// Guard keeps the latest checkpoint the log signed apart from the
+	// store (see CheckpointGuard). Default: a FileGuard at GuardFile; if
+	// GuardFile is empty, at the file the store suggests (a store that
+	// implements GuardFiler, such as pebblestore: "<Dir>.checkpoint",
+	// beside its directory); for other stores (memstore, trillianstore) a
+	// guard in memory that protects only this Log's lifetime: a durable
+	// deployment on such a store SHOULD set Guard or GuardFile. A Guard set
+	// here is not closed by Log.Close.
+	Guard CheckpointGuard
+	// GuardFile is the path of the default FileGuard (see Guard).
+	GuardFile string
 	// Logger receives operational logs (never entry contents). Nil is silent.
 	Logger *slog.Logger
+}
+
+// GuardFiler is implemented by durable stores that name a default location
+// for the checkpoint guard of a Log over them (see Config.Guard). The file
+// MUST be outside what the store writes, so that losing or restoring the
+// store does not lose or restore the guard with it.
+type GuardFiler interface {
+	GuardFile() string
 }

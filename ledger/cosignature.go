@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -115,6 +116,19 @@ func (c *Cosigner) KeyHash() uint32 { return c.keyID }
 // VerifierKey returns the cosigner's public verifier key.
 func (c *Cosigner) VerifierKey() string { return c.vkey }
 
+// String returns the public verifier key; never the private key.
+func (c *Cosigner) String() string { return "ledger.Cosigner(" + c.vkey + ")" }
+
+// GoString is String, so %#v shows no private key either.
+func (c *Cosigner) GoString() string { return c.String() }
+
+// Format prints String for every verb, so no formatting verb shows the
+// private key.
+func (c *Cosigner) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
+
+// LogValue logs the public verifier key only.
+func (c *Cosigner) LogValue() slog.Value { return slog.StringValue(c.vkey) }
+
 // SignatureLine returns the cosignature line ("— <name> <base64>\n") over
 // the checkpoint note body at time t, as a witness returns it in the C2SP
 // tlog-witness protocol. t is truncated to whole seconds and MUST NOT be
@@ -127,16 +141,23 @@ func (c *Cosigner) SignatureLine(body []byte, t time.Time) ([]byte, error) {
 	if ts < 0 {
 		return nil, fieldErr(ErrMalformed, "cosignature.time", "before 1970")
 	}
-	sig := make([]byte, 4+cosignatureSigSize)
-	binary.BigEndian.PutUint32(sig, c.keyID)
-	binary.BigEndian.PutUint64(sig[4:], uint64(ts))
-	copy(sig[12:], ed25519.Sign(c.priv, cosignedMessage(body, uint64(ts))))
-	line := make([]byte, 0, len(noteSigPrefix)+len(c.name)+1+base64.StdEncoding.EncodedLen(len(sig))+1)
+	sig := ed25519.Sign(c.priv, cosignedMessage(body, uint64(ts)))
+	return cosignatureLine(c.name, c.keyID, uint64(ts), sig), nil
+}
+
+// cosignatureLine returns the note signature line "— <name> <base64>\n" of
+// a tlog-cosignature/v1: key ID, timestamp, Ed25519 signature.
+func cosignatureLine(name string, keyID uint32, ts uint64, ed25519Sig []byte) []byte {
+	sig := make([]byte, 4+8, 4+cosignatureSigSize)
+	binary.BigEndian.PutUint32(sig, keyID)
+	binary.BigEndian.PutUint64(sig[4:], ts)
+	sig = append(sig, ed25519Sig...)
+	line := make([]byte, 0, len(noteSigPrefix)+len(name)+1+base64.StdEncoding.EncodedLen(len(sig))+1)
 	line = append(line, noteSigPrefix...)
-	line = append(line, c.name...)
+	line = append(line, name...)
 	line = append(line, ' ')
 	line = base64.StdEncoding.AppendEncode(line, sig)
-	return append(line, '\n'), nil
+	return append(line, '\n')
 }
 
 // Cosign returns the signed checkpoint note signed with a cosignature line

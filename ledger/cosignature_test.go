@@ -29,7 +29,7 @@ func newTestCosigner(t testing.TB, name string) (*Cosigner, *CosignatureVerifier
 func signedTestCheckpoint(t testing.TB, size uint64) ([]byte, note.Verifier) {
 	t.Helper()
 	s, vkey := newTestKey(t, testOrigin)
-	signed, err := SignCheckpoint(s, Checkpoint{Origin: testOrigin, Size: size, Root: testRoot("c")})
+	signed, err := SignCheckpoint(s, Checkpoint{Origin: testOrigin, Size: size, Root: testRoot("c")}, time.Now())
 	require.NoError(t, err)
 	v, err := note.NewVerifier(vkey)
 	require.NoError(t, err)

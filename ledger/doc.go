@@ -25,7 +25,22 @@
 // back-date entries, or show different histories to different clients.
 // Signatures make alteration detectable, consistency proofs make rewriting
 // history detectable, and witness cosignatures (k of n, [VerifierConfig])
-// make split views detectable by clients that require them. The ledger
+// make split views detectable by clients that require them.
+//
+// Time is the log's, not the writer's: [Log.Append] refuses entries dated
+// more than Config.MaxClockSkew from its clock in either direction, and
+// every checkpoint carries the log's signed time ([CheckpointTime]), so a
+// receipt bounds when its entry was integrated ([Verifier.VerifyIntegrationTime]).
+// See SPEC.md, "Checkpoint time", for what a deployment can rely on with
+// and without these checks.
+//
+// The log never signs two roots for one tree size. It keeps its latest
+// signed checkpoint apart from the store, in a [CheckpointGuard] (a
+// [FileGuard] by default), writes it before any receipt is released, and
+// refuses to open a store that is behind or disagrees ([*RollbackError]),
+// signed by another key ([ErrWrongKey]) or whose checkpoint does not match
+// its tree ([ErrCorrupt]). A store that lost data must be restored, never
+// extended from a smaller size. The ledger
 // does not judge whether a fact is true: a writer can record a false fact,
 // but it is attributable (Entry.Writer, optionally Entry.Signature checked
 // by a [WriterVerifier]) and permanent. Entries must not carry PHI in

@@ -34,4 +34,8 @@ var (
 	ErrInvalidConfig = errors.New("ledger: invalid config")
 	// ErrWriterRejected reports an entry refused by the configured WriterVerifier.
 	ErrWriterRejected = errors.New("ledger: writer signature rejected")
+	// ErrWrongKey reports a stored or guarded checkpoint that was not signed
+	// by the Log's configured key: the store belongs to another log, or the
+	// key was changed, which the Log refuses (a new key is a new log).
+	ErrWrongKey = errors.New("ledger: checkpoint not signed by the log's key")
 )

@@ -27,9 +27,13 @@ func openExampleLog(ctx context.Context) (*ledger.Log, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	log, err := ledger.Open(ctx, ledger.Config{Store: memstore.New(), Signer: signer, Origin: exampleOrigin})
+	log, err := ledger.Open(ctx, ledger.Config{Store: memstore.New(), Signer: signer, Origin: exampleOrigin, Now: exampleNow})
 	return log, vkey, err
 }
+
+// exampleNow is the log's clock in the examples, so that their output is
+// stable: the time of exampleEntry's entries.
+func exampleNow() time.Time { return time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC) }
 
 func exampleEntry(n int) *ledger.Entry {
 	return &ledger.Entry{

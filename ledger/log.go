@@ -3,15 +3,17 @@ package ledger
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/healthledger/healthledger/merkle"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // Defaults of Config.
@@ -30,9 +32,28 @@ const (
 // returns a receipt, the entry is durable (as durable as the store), in the
 // tree, and covered by the signed checkpoint in the receipt.
 type Log struct {
-	cfg    Config
-	store  Store
-	logger *slog.Logger
+	cfg      Config
+	store    Store
+	logger   *slog.Logger
+	verifier note.Verifier // of cfg.Signer's key
+
+	// guard keeps the latest signed checkpoint apart from the store;
+	// ownGuard says Close closes it (a default FileGuard).
+	guard    CheckpointGuard
+	ownGuard io.Closer
+
+	// mu guards the fields below. They are written by Open and by the
+	// sequencer after each commit, read by sign (called by the store
+	// inside Add, in the sequencer goroutine).
+	mu sync.Mutex
+	// head is the tree head of the latest checkpoint committed (the one
+	// in the guard); signedAt is its signed time. guarded is the signed
+	// checkpoint the guard holds.
+	head     TreeHead
+	signedAt time.Time
+	guarded  []byte
+	// pendingAt is the time sign gave the checkpoint being committed.
+	pendingAt time.Time
 
 	// queue holds appends waiting for the sequencer; its capacity is
 	// MaxPending. Written by Append, read by the sequencer only.
@@ -60,6 +81,12 @@ type appendReq struct {
 
 // Open starts a Log over cfg.Store. The caller keeps ownership of the
 // store: close the Log first, then the store.
+//
+// Open refuses a store it must not extend: one whose checkpoint is for
+// another origin (ErrInvalidConfig), is not signed by cfg.Signer's key
+// (ErrWrongKey) or does not match the store's own tree (ErrCorrupt), and
+// one that is behind or disagrees with the latest checkpoint the log
+// signed, as kept by the checkpoint guard (*RollbackError).
 func Open(ctx context.Context, cfg Config) (*Log, error) {
 	switch {
 	case cfg.Store == nil:
@@ -70,6 +97,8 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, fmt.Errorf("%w: Config.Origin must be one non-empty line", ErrInvalidConfig)
 	case cfg.MaxBatch < 0 || cfg.MaxPending < 0:
 		return nil, fmt.Errorf("%w: negative MaxBatch or MaxPending", ErrInvalidConfig)
+	case cfg.MaxClockSkew < 0:
+		return nil, fmt.Errorf("%w: negative MaxClockSkew", ErrInvalidConfig)
 	}
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = DefaultMaxBatch
@@ -77,30 +106,39 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if cfg.MaxPending == 0 {
 		cfg.MaxPending = DefaultMaxPending
 	}
+	if cfg.MaxClockSkew == 0 {
+		cfg.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	// A log that already has a checkpoint must have been signed for the
-	// same origin: refuse to mix two logs in one store.
-	if cp, err := cfg.Store.Checkpoint(ctx); err == nil {
-		c, err := ParseSignedCheckpoint(cp)
-		if err != nil {
-			return nil, fmt.Errorf("%w: stored checkpoint: %w", ErrCorrupt, err)
-		}
-		if c.Origin != cfg.Origin {
-			return nil, fmt.Errorf("%w: store holds log %q, config says %q", ErrInvalidConfig, c.Origin, cfg.Origin)
-		}
-	} else if !errors.Is(err, ErrEmptyLog) {
-		return nil, fmt.Errorf("ledger: reading checkpoint: %w", err)
+	vkey, err := note.NewEd25519VerifierKey(cfg.Signer.Name(), cfg.Signer.PublicKey())
+	if err != nil {
+		return nil, fmt.Errorf("%w: Config.Signer: %w", ErrInvalidConfig, err)
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil || verifier.KeyHash() != cfg.Signer.KeyHash() {
+		return nil, fmt.Errorf("%w: Config.Signer's key ID does not match its public key", ErrInvalidConfig)
 	}
 	l := &Log{
-		cfg:    cfg,
-		store:  cfg.Store,
-		logger: logger,
-		queue:  make(chan *appendReq, cfg.MaxPending),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
+		cfg:      cfg,
+		store:    cfg.Store,
+		logger:   logger,
+		verifier: verifier,
+		queue:    make(chan *appendReq, cfg.MaxPending),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	if err := l.openGuard(); err != nil {
+		return nil, err
+	}
+	if err := l.checkStore(ctx); err != nil {
+		l.closeGuard()
+		return nil, err
 	}
 	go l.sequence()
 	return l, nil
@@ -112,8 +150,9 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 //
 // Append fails with ErrPushback when MaxPending appends are already
 // waiting, with ErrClosed after Close, with errors wrapping ErrInvalidEntry,
-// ErrTooLarge or ErrWriterRejected for entries it refuses (nothing is
-// written then). If ctx ends while the entry waits for its batch, Append
+// ErrTooLarge, ErrClockSkew (an entry dated more than MaxClockSkew before
+// or after the log's clock) or ErrWriterRejected for entries it refuses
+// (nothing is written then). If ctx ends while the entry waits for its batch, Append
 // returns ctx.Err() and the entry may or may not be appended; appending it
 // again is safe, since it is deduplicated.
 func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
@@ -133,6 +172,14 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 		leaf:  Leaf{Data: data, Hash: merkle.HashLeaf(data), Subject: e.Subject},
 		ready: make(chan struct{}),
 	}
+	if err := CheckTime(e.Time, l.cfg.Now(), l.cfg.MaxClockSkew); err != nil {
+		// A retry of an entry appended before is answered with its
+		// receipt, however long ago that was; a new entry is refused.
+		if idx, ierr := l.store.IndexOf(ctx, r.leaf.Hash); ierr == nil {
+			return l.existing(ctx, idx)
+		}
+		return nil, err
+	}
 	if pc, ok := l.store.(Prechecker); ok {
 		// Look for an earlier append here, in parallel with other callers,
 		// so that the sequencer only checks what was committed since.
@@ -141,12 +188,7 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 			return nil, fmt.Errorf("ledger: duplicate check: %w", err)
 		}
 		if found {
-			rc, err := l.Receipt(ctx, idx)
-			if err != nil {
-				return nil, err
-			}
-			rc.Existed = true
-			return rc, nil
+			return l.existing(ctx, idx)
 		}
 		r.leaf.AbsentBelow = size
 	}
@@ -176,6 +218,16 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 		}
 	}
 	return &Receipt{Index: r.index, Leaf: data, Proof: proof, Checkpoint: r.checkpoint, Existed: r.existed}, nil
+}
+
+// existing returns the receipt of an entry appended before, Existed set.
+func (l *Log) existing(ctx context.Context, index uint64) (*Receipt, error) {
+	rc, err := l.Receipt(ctx, index)
+	if err != nil {
+		return nil, err
+	}
+	rc.Existed = true
+	return rc, nil
 }
 
 // sequence is the sequencer goroutine: it owns the store's Add.
@@ -215,7 +267,9 @@ func (l *Log) fill(batch *[]*appendReq) {
 	}
 }
 
-// commit integrates one batch and wakes its callers.
+// commit integrates one batch, records its checkpoint in the guard and
+// wakes its callers. No receipt is released before the guard holds the
+// batch's checkpoint.
 func (l *Log) commit(batch []*appendReq) {
 	leaves := make([]Leaf, len(batch))
 	for i, r := range batch {
@@ -224,6 +278,9 @@ func (l *Log) commit(batch []*appendReq) {
 	res, err := l.store.Add(context.Background(), leaves, l.sign)
 	if err == nil && (len(res.Indices) != len(batch) || len(res.Existed) != len(batch) || (res.Proofs != nil && len(res.Proofs) != len(batch))) {
 		err = fmt.Errorf("%w: store returned %d indices for %d leaves", ErrCorrupt, len(res.Indices), len(batch))
+	}
+	if err == nil {
+		err = l.advanceGuard(res.Head, res.Checkpoint)
 	}
 	if err != nil {
 		l.logger.Error("ledger: append batch failed", "entries", len(batch), "error", err)
@@ -241,8 +298,25 @@ func (l *Log) commit(batch []*appendReq) {
 	}
 }
 
+// sign signs the tree head the store is about to commit. It refuses a head
+// that does not extend the latest committed one by size, and a head of the
+// same size with another root: the log never signs two roots for one size.
+// Checkpoint times never go backwards, even if the clock does.
 func (l *Log) sign(h TreeHead) ([]byte, error) {
-	return SignCheckpoint(l.cfg.Signer, Checkpoint{Origin: l.cfg.Origin, Size: h.Size, Root: h.Root})
+	l.mu.Lock()
+	last, lastAt := l.head, l.signedAt
+	l.mu.Unlock()
+	if h.Size < last.Size || (h.Size == last.Size && h.Root != last.Root) {
+		return nil, &RollbackError{Guarded: last, Stored: h, Behind: h.Size < last.Size}
+	}
+	t := l.cfg.Now()
+	if t.Before(lastAt) {
+		t = lastAt
+	}
+	l.mu.Lock()
+	l.pendingAt = t
+	l.mu.Unlock()
+	return SignCheckpoint(l.cfg.Signer, Checkpoint{Origin: l.cfg.Origin, Size: h.Size, Root: h.Root}, t)
 }
 
 // failQueued fails every append still queued; called by the sequencer on quit.
@@ -270,7 +344,7 @@ func (l *Log) Close() error {
 	// An Append that passed the closed check may have queued after the
 	// sequencer drained the queue; it sees done closed and returns ErrClosed.
 	l.failQueued()
-	return nil
+	return l.closeGuard()
 }
 
 // Origin returns the log's origin line.

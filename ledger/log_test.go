@@ -26,11 +26,17 @@ func newTestLog(t *testing.T, st ledger.Store, cfg ledger.Config) (*ledger.Log, 
 	v, err := note.NewVerifier(vkey)
 	require.NoError(t, err)
 	cfg.Store, cfg.Signer, cfg.Origin = st, signer, testOrigin
+	if cfg.Now == nil {
+		cfg.Now = testNow
+	}
 	l, err := ledger.Open(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
 	return l, v
 }
+
+// testNow is the log clock of the tests: the time of testEntry's entries.
+func testNow() time.Time { return time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC) }
 
 func testEntry(i int) *ledger.Entry {
 	return &ledger.Entry{

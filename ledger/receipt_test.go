@@ -74,6 +74,8 @@ func TestParseReceiptRejects(t *testing.T) {
 	tests := []struct{ name, text, field string }{
 		{"empty", "", "receipt.header"},
 		{"other header", join("c2sp.org/tlog-proof@v2", extra, idx, p0, p1, p2, rest), "receipt.header"},
+		{"header with trailing bytes", join("c2sp.org/tlog-proof@v10", extra, idx, p0, p1, p2, rest), "receipt.header"},
+		{"header with a trailing space", join("c2sp.org/tlog-proof@v1 ", extra, idx, p0, p1, p2, rest), "receipt.header"},
 		{"missing extra", join(h, idx, p0, p1, p2, rest), "receipt.extra"},
 		{"empty extra", join(h, "extra ", idx, p0, p1, p2, rest), "receipt.extra"},
 		{"bad base64 extra", join(h, "extra !!!!", idx, p0, p1, p2, rest), "receipt.extra"},
@@ -178,6 +180,8 @@ var receiptErrorNames = map[string]error{
 	"malformed":     ErrMalformed,
 	"bad_signature": ErrBadSignature,
 	"invalid_proof": ErrInvalidProof,
+	"no_timestamp":  ErrNoTimestamp,
+	"clock_skew":    ErrClockSkew,
 }
 
 func readReceiptVectors(t testing.TB) receiptVectors {
@@ -306,6 +310,25 @@ func writeReceiptVectors(t *testing.T) {
 	require.NoError(t, err)
 	add("tampered checkpoint size", r, bytes.Replace(text, []byte("\n7\n"), []byte("\n8\n"), 1), "bad_signature")
 	add("non-minimal index", r, bytes.Replace(text, []byte("index 3"), []byte("index 03"), 1), "malformed")
+	// The log's timestamp line is the first line after its note signature.
+	cp := l.checkpoint(7, 3)
+	sigAt := bytes.Index(cp, []byte("\n\n")) + 2
+	sigLine := bytes.IndexByte(cp[sigAt:], '\n') + sigAt + 1
+	tsLine := bytes.IndexByte(cp[sigLine:], '\n') + sigLine + 1
+	r = l.receipt(3, 7)
+	r.Checkpoint = append(bytes.Clone(cp[:sigLine]), cp[tsLine:]...)
+	add("checkpoint without the log's timestamp", r, nil, "no_timestamp")
+	// An entry dated 6 minutes after the log's signed time for a checkpoint
+	// that covers it.
+	future := &testLog{t: t, origin: origin, signer: signer, vkey: vkey, cosigners: l.cosigners}
+	for i := range 7 {
+		e := testEntry(i)
+		e.Time = testLogTime.Add(6 * time.Minute)
+		b, err := e.MarshalBinary()
+		require.NoError(t, err)
+		future.leaves = append(future.leaves, b)
+	}
+	add("entry dated after its checkpoint by more than the skew", future.receipt(3, 7), nil, "clock_skew")
 
 	out, err := json.MarshalIndent(vs, "", "  ")
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/healthledger/healthledger/merkle"
 	"golang.org/x/mod/sumdb/note"
@@ -35,6 +36,11 @@ type VerifierConfig struct {
 	// any other. Default: none; the first checkpoint given to Advance is
 	// then trusted on first use.
 	Trusted []byte
+	// MaxClockSkew is the log's allowed clock skew (its Config.MaxClockSkew):
+	// how far an entry's time may be after the signed time of a checkpoint
+	// that covers it, and, for the checkpoint that first included it (see
+	// VerifyIntegrationTime), before. Default DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
 }
 
 // InconsistencyError is the evidence that the log showed two views of its
@@ -100,8 +106,10 @@ func (e *QuorumError) Unwrap() error { return ErrBadSignature }
 type Verifier struct {
 	origin    string
 	logKeys   note.Verifiers
+	logTime   *CosignatureVerifier // the log's timestamp line
 	witnesses []*CosignatureVerifier
 	threshold int
+	skew      time.Duration
 
 	// mu guards the fields below.
 	mu sync.RWMutex
@@ -123,6 +131,7 @@ const verifiedCacheSize = 8
 type verifiedCheckpoint struct {
 	signed []byte
 	cp     Checkpoint
+	time   time.Time
 }
 
 // NewVerifier returns a Verifier for the log described by cfg. It fails if
@@ -136,7 +145,17 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if err != nil {
 		return nil, errors.New("ledger: malformed log verifier key")
 	}
-	v := &Verifier{origin: cfg.Origin, logKeys: note.VerifierList(logV)}
+	logTime, err := NewCosignatureVerifier(cfg.LogKey)
+	if err != nil {
+		return nil, errors.New("ledger: malformed log verifier key")
+	}
+	if cfg.MaxClockSkew < 0 {
+		return nil, fieldErr(ErrMalformed, "max clock skew", "negative")
+	}
+	if cfg.MaxClockSkew == 0 {
+		cfg.MaxClockSkew = DefaultMaxClockSkew
+	}
+	v := &Verifier{origin: cfg.Origin, logKeys: note.VerifierList(logV), logTime: logTime, skew: cfg.MaxClockSkew}
 	for _, k := range cfg.Witnesses {
 		w, err := NewCosignatureVerifier(k)
 		if err != nil {
@@ -161,7 +180,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		v.threshold = cfg.WitnessThreshold
 	}
 	if cfg.Trusted != nil {
-		cp, err := v.open(cfg.Trusted)
+		cp, _, err := v.open(cfg.Trusted)
 		if err != nil {
 			return nil, err
 		}
@@ -182,43 +201,57 @@ func logPublicKey(vkey string) []byte {
 	return raw[1:]
 }
 
-// open verifies a signed checkpoint: the log's signature, the origin and
-// the witness quorum.
-func (v *Verifier) open(signed []byte) (Checkpoint, error) {
+// open verifies a signed checkpoint: the log's signature, its signed time,
+// the origin and the witness quorum.
+func (v *Verifier) open(signed []byte) (Checkpoint, time.Time, error) {
 	v.mu.RLock()
 	for i := range v.recent {
 		if c := &v.recent[i]; c.signed != nil && bytes.Equal(c.signed, signed) {
-			cp := c.cp
+			cp, t := c.cp, c.time
 			v.mu.RUnlock()
-			return cp, nil
+			return cp, t, nil
 		}
 	}
 	v.mu.RUnlock()
 
 	cp, _, err := openCheckpoint(signed, v.origin, v.logKeys)
 	if err != nil {
-		return Checkpoint{}, err
+		return Checkpoint{}, time.Time{}, err
+	}
+	t, err := checkpointTime(signed, v.logTime)
+	if err != nil {
+		return Checkpoint{}, time.Time{}, err
 	}
 	if v.threshold > 0 {
 		cosigs, err := VerifyCosignatures(signed, v.witnesses)
 		if err != nil {
-			return Checkpoint{}, err
+			return Checkpoint{}, time.Time{}, err
 		}
 		if len(cosigs) < v.threshold {
-			return Checkpoint{}, &QuorumError{Valid: len(cosigs), Required: v.threshold}
+			return Checkpoint{}, time.Time{}, &QuorumError{Valid: len(cosigs), Required: v.threshold}
 		}
 	}
 	v.mu.Lock()
-	v.recent[v.next] = verifiedCheckpoint{signed: bytes.Clone(signed), cp: cp}
+	v.recent[v.next] = verifiedCheckpoint{signed: bytes.Clone(signed), cp: cp, time: t}
 	v.next = (v.next + 1) % verifiedCacheSize
 	v.mu.Unlock()
-	return cp, nil
+	return cp, t, nil
 }
 
-// VerifyCheckpoint verifies a signed checkpoint (signature, origin and
-// witness quorum) without changing the trusted checkpoint, and returns it.
+// VerifyCheckpoint verifies a signed checkpoint (signature, signed time,
+// origin and witness quorum) without changing the trusted checkpoint, and
+// returns it.
 func (v *Verifier) VerifyCheckpoint(signed []byte) (Checkpoint, error) {
-	return v.open(signed)
+	cp, _, err := v.open(signed)
+	return cp, err
+}
+
+// CheckpointTime verifies a signed checkpoint like VerifyCheckpoint and
+// returns the log's signed time in it: the log says it had integrated every
+// entry the checkpoint covers by then.
+func (v *Verifier) CheckpointTime(signed []byte) (time.Time, error) {
+	_, t, err := v.open(signed)
+	return t, err
 }
 
 // VerifyReceipt checks that r proves its entry is in the log: the
@@ -238,20 +271,57 @@ func (v *Verifier) VerifyReceipt(r *Receipt) (*Entry, error) {
 	if r == nil {
 		return nil, fieldErr(ErrMalformed, "receipt", "nil receipt")
 	}
-	cp, err := v.open(r.Checkpoint)
+	e, _, err := v.verifyReceipt(r)
+	return e, err
+}
+
+func (v *Verifier) verifyReceipt(r *Receipt) (*Entry, time.Time, error) {
+	cp, t, err := v.open(r.Checkpoint)
 	if err != nil {
-		return nil, err
+		return nil, t, err
 	}
 	if err := v.checkFork(r.Checkpoint, cp); err != nil {
-		return nil, err
+		return nil, t, err
 	}
 	if len(r.Proof) > MaxProofHashes {
-		return nil, fmt.Errorf("%w: more than %d proof hashes", ErrInvalidProof, MaxProofHashes)
+		return nil, t, fmt.Errorf("%w: more than %d proof hashes", ErrInvalidProof, MaxProofHashes)
 	}
 	if err := merkle.VerifyInclusion(merkle.HashLeaf(r.Leaf), r.Index, cp.Size, r.Proof, cp.Root); err != nil {
-		return nil, fmt.Errorf("%w: inclusion proof: %w", ErrInvalidProof, err)
+		return nil, t, fmt.Errorf("%w: inclusion proof: %w", ErrInvalidProof, err)
 	}
-	return UnmarshalEntry(r.Leaf)
+	e, err := UnmarshalEntry(r.Leaf)
+	if err != nil {
+		return nil, t, err
+	}
+	// The log had integrated the entry by the checkpoint's time, so the
+	// entry cannot be dated later than that by more than the skew (plus the
+	// second the checkpoint time was truncated to).
+	if off := e.Time.Sub(t); off >= v.skew+time.Second {
+		return nil, t, &ClockSkewError{Offset: off, MaxSkew: v.skew}
+	}
+	return e, t, nil
+}
+
+// VerifyIntegrationTime verifies r like VerifyReceipt and also checks that
+// its entry is not back-dated: r's checkpoint must be the first that
+// included the entry (the receipt Append returned, or one whose checkpoint
+// has size Index+1... any checkpoint signed right after the entry's batch),
+// and the entry's time must then be within MaxClockSkew of that
+// checkpoint's signed time in both directions, as the log enforces when it
+// appends. A later receipt proves only an upper bound (see VerifyReceipt).
+// It returns the entry and the checkpoint's time.
+func (v *Verifier) VerifyIntegrationTime(r *Receipt) (*Entry, time.Time, error) {
+	if r == nil {
+		return nil, time.Time{}, fieldErr(ErrMalformed, "receipt", "nil receipt")
+	}
+	e, t, err := v.verifyReceipt(r)
+	if err != nil {
+		return nil, t, err
+	}
+	if off := e.Time.Sub(t); off < -v.skew {
+		return nil, t, &ClockSkewError{Offset: off, MaxSkew: v.skew}
+	}
+	return e, t, nil
 }
 
 // checkFork returns an *InconsistencyError if cp has the trusted size but
@@ -274,7 +344,7 @@ func (v *Verifier) checkFork(signed []byte, cp Checkpoint) error {
 // the proof. With no trusted checkpoint yet, the first checkpoint that
 // verifies is trusted and proof must be empty.
 func (v *Verifier) Advance(signed []byte, proof []merkle.Hash) error {
-	cp, err := v.open(signed)
+	cp, _, err := v.open(signed)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/healthledger/healthledger/merkle"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // Reference RFC 6962 tree (section 2.1), written from the RFC's recursive
@@ -75,7 +74,7 @@ func refConsistency(m int, leaves [][]byte) []merkle.Hash {
 type testLog struct {
 	t         testing.TB
 	origin    string
-	signer    note.Signer
+	signer    *Signer
 	vkey      string
 	cosigners []*Cosigner
 	leaves    [][]byte
@@ -118,10 +117,14 @@ func (l *testLog) appendN(n int) {
 	}
 }
 
+// testLogTime is the signed time of testLog's checkpoints: after the times
+// of the entries of the tests (2026-11-22 10:00 and 12:00:0x).
+var testLogTime = time.Date(2026, 11, 22, 12, 1, 0, 0, time.UTC)
+
 // checkpoint returns the checkpoint of the first size leaves, cosigned by
 // the first cosigs cosigners.
 func (l *testLog) checkpoint(size, cosigs int) []byte {
-	signed, err := SignCheckpoint(l.signer, Checkpoint{Origin: l.origin, Size: uint64(size), Root: refRoot(l.leaves[:size])})
+	signed, err := SignCheckpoint(l.signer, Checkpoint{Origin: l.origin, Size: uint64(size), Root: refRoot(l.leaves[:size])}, testLogTime)
 	require.NoError(l.t, err)
 	for _, c := range l.cosigners[:cosigs] {
 		signed, err = c.Cosign(signed, time.Unix(1800000000, 0))

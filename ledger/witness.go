@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -155,6 +156,20 @@ func (w *Witness) AddCheckpoint(oldSize uint64, proof []merkle.Hash, signed []by
 	st.latest, st.cp = bytes.Clone(signed), cp
 	return w.cosigner.SignatureLine([]byte(n.Text), w.now())
 }
+
+// String names the witness by its cosigner's public key; it never shows
+// the private key (fmt would print it for a bad verb such as %s of the
+// struct otherwise).
+func (w *Witness) String() string { return "ledger.Witness(" + w.cosigner.VerifierKey() + ")" }
+
+// GoString is String.
+func (w *Witness) GoString() string { return w.String() }
+
+// Format prints String for every verb.
+func (w *Witness) Format(f fmt.State, _ rune) { fmt.Fprint(f, w.String()) }
+
+// LogValue logs the cosigner's public key only.
+func (w *Witness) LogValue() slog.Value { return slog.StringValue(w.cosigner.VerifierKey()) }
 
 // Latest returns the last checkpoint the witness cosigned for origin, or
 // nil.

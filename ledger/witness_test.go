@@ -1,20 +1,27 @@
 package ledger_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/memstore"
+	"github.com/healthledger/healthledger/merkle"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // witnessRig is a log (signed with one key) and a witness of it.
 type witnessRig struct {
-	signer  note.Signer
+	signer  *ledger.Signer
 	logKey  string
 	cosign  *ledger.Cosigner
 	witness *ledger.Witness
@@ -49,7 +56,7 @@ func (r *witnessRig) newWitness(t *testing.T, latest []byte) *ledger.Witness {
 // newLog opens a fresh log signed with the rig's key and appends n entries
 // starting at entry number first.
 func (r *witnessRig) newLog(t *testing.T) *ledger.Log {
-	l, err := ledger.Open(context.Background(), ledger.Config{Store: memstore.New(), Signer: r.signer, Origin: testOrigin})
+	l, err := ledger.Open(context.Background(), ledger.Config{Store: memstore.New(), Signer: r.signer, Origin: testOrigin, Now: testNow})
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
 	return l
@@ -128,7 +135,11 @@ func TestWitnessRefusesBadInput(t *testing.T) {
 	cp := appendN(t, l, 0, 3)
 
 	forged := append([]byte(nil), cp...)
-	forged[len(forged)-5] ^= 1
+	// A byte of the log's signature line (the first after the body; the
+	// last line is the log's timestamp).
+	sigEnd := bytes.Index(forged, []byte("\n\n")) + 2
+	sigEnd += bytes.IndexByte(forged[sigEnd:], '\n')
+	forged[sigEnd-5] ^= 1
 	_, err := r.witness.AddCheckpoint(0, nil, forged)
 	require.ErrorIs(t, err, ledger.ErrBadSignature)
 
@@ -179,4 +190,76 @@ func TestWitnessRestartsFromPersistedState(t *testing.T) {
 		Logs:     []ledger.WitnessedLog{{Origin: testOrigin, LogKey: r.logKey, Latest: []byte("garbage")}},
 	})
 	require.Error(t, err, "a corrupt persisted state is refused, not ignored")
+}
+
+// A byte-identical resubmission of the witness's latest checkpoint is not a
+// fork: it is cosigned again, before and after a restart, and so is the
+// same tree re-signed with a new time (a restarted Trillian store).
+func TestWitnessCosignsItsLatestCheckpointAgain(t *testing.T) {
+	r := newWitnessRig(t)
+	l := r.newLog(t)
+	cp := appendN(t, l, 0, 4)
+	first, err := r.witness.AddCheckpoint(0, nil, cp)
+	require.NoError(t, err)
+	again, err := r.witness.AddCheckpoint(4, nil, cp)
+	require.NoError(t, err, "the same checkpoint again")
+	require.Equal(t, first, again)
+	restarted := r.newWitness(t, r.stored[testOrigin])
+	_, err = restarted.AddCheckpoint(4, nil, cp)
+	require.NoError(t, err, "the same checkpoint after a restart")
+
+	c, err := ledger.ParseSignedCheckpoint(cp)
+	require.NoError(t, err)
+	resigned, err := ledger.SignCheckpoint(r.signer, c, testNow().Add(time.Hour))
+	require.NoError(t, err)
+	require.NotEqual(t, cp, resigned)
+	_, err = restarted.AddCheckpoint(4, nil, resigned)
+	require.NoError(t, err, "the same tree, signed again at another time")
+
+	_, err = restarted.AddCheckpoint(4, []merkle.Hash{{1}}, cp)
+	require.ErrorIs(t, err, ledger.ErrInvalidProof, "a same-size request carries no proof")
+}
+
+// One witness key listed under two names is one witness: it cannot make a
+// quorum of two by cosigning under both names.
+func TestWitnessKeyUnderTwoNamesCountsOnce(t *testing.T) {
+	r := newWitnessRig(t)
+	l := r.newLog(t)
+	cp := appendN(t, l, 0, 3)
+	skey, _, err := ledger.GenerateCosignerKey("witness-a.example")
+	require.NoError(t, err)
+	a, err := ledger.NewCosigner(skey)
+	require.NoError(t, err)
+	// The same seed under another name: rewrite the key's name and ID.
+	b := renamedCosigner(t, skey, "witness-b.example")
+	require.NotEqual(t, a.VerifierKey(), b.VerifierKey())
+	signed, err := a.Cosign(cp, testNow())
+	require.NoError(t, err)
+	signed, err = b.Cosign(signed, testNow())
+	require.NoError(t, err)
+
+	v, err := ledger.NewVerifier(ledger.VerifierConfig{Origin: testOrigin, LogKey: r.logKey,
+		Witnesses: []string{a.VerifierKey(), b.VerifierKey()}, WitnessThreshold: 2})
+	if err != nil {
+		require.ErrorIs(t, err, ledger.ErrMalformed, "refused as a duplicate witness")
+		return
+	}
+	_, err = v.VerifyCheckpoint(signed)
+	var qe *ledger.QuorumError
+	require.ErrorAs(t, err, &qe, "two names of one key are one cosignature")
+	require.Equal(t, 1, qe.Valid)
+}
+
+// renamedCosigner returns a cosigner with the seed of skey (a cosigner
+// key) under another name.
+func renamedCosigner(t *testing.T, skey, name string) *ledger.Cosigner {
+	t.Helper()
+	parts := strings.SplitN(strings.TrimPrefix(skey, "PRIVATE+KEY+"), "+", 3)
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	require.NoError(t, err)
+	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	h := sha256.Sum256(append([]byte(name+"\n\x04"), pub...))
+	c, err := ledger.NewCosigner(fmt.Sprintf("PRIVATE+KEY+%s+%08x+%s", name, binary.BigEndian.Uint32(h[:4]), parts[2]))
+	require.NoError(t, err)
+	return c
 }

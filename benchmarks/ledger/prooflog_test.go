@@ -51,7 +51,7 @@ func buildProofLog(ctx context.Context, kind, dir string, size uint64, batch int
 		return nil, err
 	}
 	sign := func(h ledger.TreeHead) ([]byte, error) {
-		return ledger.SignCheckpoint(keys.signer, ledger.Checkpoint{Origin: origin, Size: h.Size, Root: h.Root})
+		return ledger.SignCheckpoint(keys.signer, ledger.Checkpoint{Origin: origin, Size: h.Size, Root: h.Root}, time.Now())
 	}
 	leaves := make([]ledger.Leaf, 0, batch)
 	for start := uint64(0); start < size; start += uint64(len(leaves)) {

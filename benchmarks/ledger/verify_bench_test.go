@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/merkle"
@@ -52,7 +53,7 @@ func newVerifyFixture(ctx context.Context, p *proofLog, samples int) (*verifyFix
 		if err != nil {
 			return nil, err
 		}
-		cp, err := ledger.SignCheckpoint(p.keys.signer, ledger.Checkpoint{Origin: origin, Size: size, Root: r})
+		cp, err := ledger.SignCheckpoint(p.keys.signer, ledger.Checkpoint{Origin: origin, Size: size, Root: r}, time.Now())
 		checkpoints[size] = cp
 		return cp, err
 	}

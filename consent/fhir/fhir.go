@@ -3,10 +3,17 @@
 //
 // The importer is strict: every element it does not support yields an
 // error naming the element ([consent.UnsupportedElementError]); nothing is
-// silently dropped. Elements that are supported but do not take part in
-// decisions are listed here and accepted:
+// silently dropped. Errors never contain text from the input: an element
+// is named by its path in the FHIR specification (for example
+// "Consent.provision.actor.role"), and a member FHIR does not define for
+// its type is reported at its parent's path with its position among the
+// parent's members ("element unknown to FHIR, member 3"), never by its
+// name. Elements that are supported but do not take part in decisions are
+// listed here and accepted:
 //
-//   - id, meta (versionId, lastUpdated, profile, source), text, language,
+//   - id, meta (versionId, lastUpdated, profile, source, and security and
+//     tag, which label the Consent resource itself, not the data it governs:
+//     none has a place in the model), text, language,
 //     identifier, category, dateTime (R4) / date (R5);
 //   - the custodian: organization (R4), manager and controller (R5);
 //   - the source document: source[x] (R4), sourceAttachment and
@@ -15,9 +22,13 @@
 //
 // Mapping (R5 / R4):
 //
+//   - status: any R4 or R5 code, R5's "unknown" included
+//     ([consent.StatusUnknown]); only an active consent takes part in
+//     decisions;
 //   - subject / patient, grantor / performer, grantee: references that must
 //     resolve to DIDs, see [Options.Resolve];
-//   - decision / the root provision's type: the base decision. In R4 a root
+//   - decision / the root provision's type: the base decision (an R5
+//     Consent without decision is refused: [ErrMissingDecision]). In R4 a root
 //     provision with criteria besides its period becomes the one top-level
 //     provision, and policyRule OPTIN (base deny) or OPTOUT (base permit)
 //     gives the base decision; a nested R4 provision must have the type
@@ -25,15 +36,26 @@
 //     [consent.ErrContradictoryProvision];
 //   - provision.actor: a reference to an Organization matches the actor's
 //     organization; any other reference matches the actor's DID or team. An
-//     actor with a reference keeps its role as the participation type (it
-//     is not matched); an actor with a role and no reference matches every
-//     actor holding that role;
+//     actor with a reference may carry a role (its participation type),
+//     which is accepted but not matched and not kept; an actor with a role
+//     and no reference matches every actor holding that role, under any of
+//     the role's codings (one [consent.ActorMatch] per distinct code: the
+//     model matches role codes, not their code systems);
 //   - provision.class (R4) / resourceType (R5) with system
-//     http://hl7.org/fhir/resource-types: data classes;
-//   - provision.data with meaning "instance": specific resources.
+//     http://hl7.org/fhir/fhir-types (R5) or
+//     http://hl7.org/fhir/resource-types (R4), in either release: data
+//     classes;
+//   - provision.data with meaning "instance": specific resources;
+//   - period, provision.period and dataPeriod: FHIR Period.start and end
+//     are both inclusive, and a date or dateTime stands for the whole span
+//     of its precision ("2026-05-01" is the whole day, a time without
+//     fractional seconds the whole second, ".250" the whole millisecond).
+//     The half-open [consent.Period] starts at the first instant of the
+//     start's span and ends at the first instant after the end's span.
+//     Dates without a time are read in UTC.
 //
 // Unsupported, with an error: extensions, modifierExtension, implicitRules,
-// contained, meta.security and meta.tag, provision.expression and
+// contained, provision.expression and
 // documentType (R5), data meanings other than instance, classes of other
 // code systems, R4 scope adr (advance directives).
 package fhir
@@ -41,6 +63,7 @@ package fhir
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/healthledger/healthledger/consent"
@@ -49,6 +72,15 @@ import (
 // ErrUnresolvedReference reports a reference that does not resolve to a
 // DID. It is returned inside a *consent.ValidationError naming the element.
 var ErrUnresolvedReference = errors.New("consent/fhir: reference does not resolve to a DID")
+
+// ErrMissingDecision reports an R5 Consent without a decision. R5 makes
+// Consent.decision optional (0..1) but marks it a modifier element ("sets
+// context for the values in provision") and defines no default, so a
+// resource without it says neither what it permits nor what its
+// provisions are exceptions to; the importer refuses it rather than guess.
+// It wraps consent.ErrInvalidConsent and is returned inside a
+// *consent.ValidationError at "Consent.decision".
+var ErrMissingDecision = fmt.Errorf("%w: no decision, and R5 defines no default for this modifier element", consent.ErrInvalidConsent)
 
 // Version selects the FHIR release of the input.
 type Version uint8
@@ -135,7 +167,9 @@ func (imp *importer) common(o *object) error {
 	if m, err := o.child("meta"); err != nil {
 		return err
 	} else if m != nil {
-		m.skip("versionId", "lastUpdated", "profile", "source")
+		// About the resource, not the consent it states: a security label
+		// or tag here governs access to the Consent resource itself.
+		m.skip("versionId", "lastUpdated", "profile", "source", "security", "tag")
 		if err := m.done(); err != nil {
 			return err
 		}

@@ -145,7 +145,7 @@ func TestImportErrors(t *testing.T) {
 		"ErrUnsupportedElement": consent.ErrUnsupportedElement, "ErrUnknownCode": consent.ErrUnknownCode,
 		"ErrInvalidPeriod": consent.ErrInvalidPeriod, "ErrContradictoryProvision": consent.ErrContradictoryProvision,
 		"ErrUnresolvedReference": ErrUnresolvedReference, "ErrMalformed": consent.ErrMalformed,
-		"ErrInvalidConsent": consent.ErrInvalidConsent,
+		"ErrInvalidConsent": consent.ErrInvalidConsent, "ErrMissingDecision": ErrMissingDecision,
 	}
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {

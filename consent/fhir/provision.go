@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/healthledger/healthledger/consent"
@@ -53,24 +54,39 @@ func (imp *importer) actors(o *object, p *consent.Provision) error {
 				m.Reference = ref.did
 			}
 		}
+		var roles []consent.Coding
 		if r, ok := a.take("role"); ok {
-			cs, err := codeableConcept(r, path+".role")
-			if err != nil {
+			if roles, err = codeableConcept(r, path+".role"); err != nil {
 				return err
-			}
-			if m == (consent.ActorMatch{}) {
-				m.Role = cs[0].Code // a role-based rule
 			}
 		}
 		if err := a.done(); err != nil {
 			return err
 		}
-		if m == (consent.ActorMatch{}) {
+		switch {
+		case m != (consent.ActorMatch{}):
+			// The role is the participation of the referenced actor.
+			p.Actors = append(p.Actors, m)
+		case len(roles) == 0:
 			return &consent.ValidationError{Path: path, Err: consent.ErrInvalidConsent}
+		default:
+			// A role-based rule. The codings of one CodeableConcept are
+			// alternative codes for the role: an actor holding any matches.
+			p.Actors = appendRoles(p.Actors, roles)
 		}
-		p.Actors = append(p.Actors, m)
 	}
 	return nil
+}
+
+// appendRoles appends a role match for each distinct code of roles.
+func appendRoles(ms []consent.ActorMatch, roles []consent.Coding) []consent.ActorMatch {
+	for _, c := range roles {
+		m := consent.ActorMatch{Role: c.Code}
+		if !slices.Contains(ms, m) {
+			ms = append(ms, m)
+		}
+	}
+	return ms
 }
 
 func actions(o *object, p *consent.Provision) error {
@@ -141,9 +157,13 @@ func purposes(o *object, p *consent.Provision) error {
 	})
 }
 
+// systemFHIRTypes is the R5 code system of resource type names (R5 binds
+// provision.resourceType to it); R4 uses consent.SystemResourceTypes.
+const systemFHIRTypes = "http://hl7.org/fhir/fhir-types"
+
 func classes(o *object, p *consent.Provision, key string) error {
 	return codings(o, key, func(c consent.Coding, path string) error {
-		if c.System != consent.SystemResourceTypes {
+		if c.System != consent.SystemResourceTypes && c.System != systemFHIRTypes {
 			return unsupported(path, "only resource-type classes are supported")
 		}
 		if !consent.IsResourceType(c.Code) {

@@ -36,7 +36,7 @@ func (imp *importer) r5(o *object) (*consent.Consent, error) {
 	}
 	d, ok := o.take("decision")
 	if !ok {
-		return nil, &consent.ValidationError{Path: "Consent.decision", Err: consent.ErrInvalidConsent}
+		return nil, &consent.ValidationError{Path: "Consent.decision", Err: ErrMissingDecision}
 	}
 	if c.Decision, err = effect(d, "Consent.decision"); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,9 @@ const origin = "test.healthledger.example/memstore"
 
 var errDisk = errors.New("disk on fire")
 
+// testNow is the log clock of the tests: the time of entry's entries.
+func testNow() time.Time { return time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC) }
+
 func entry(tag string, i int) *ledger.Entry {
 	return &ledger.Entry{
 		Kind:    ledger.KindRecordAnchored,
@@ -46,7 +50,7 @@ func leaves(t *testing.T, tag string, first, n int) []ledger.Leaf {
 }
 
 type keys struct {
-	signer note.Signer
+	signer *ledger.Signer
 	v      note.Verifier
 }
 
@@ -61,7 +65,7 @@ func newKeys(t *testing.T) keys {
 }
 
 func (k keys) sign(h ledger.TreeHead) ([]byte, error) {
-	return ledger.SignCheckpoint(k.signer, ledger.Checkpoint{Origin: origin, Size: h.Size, Root: h.Root})
+	return ledger.SignCheckpoint(k.signer, ledger.Checkpoint{Origin: origin, Size: h.Size, Root: h.Root}, time.Now())
 }
 
 // snapshot is everything a reader can observe of a store at one size.
@@ -161,7 +165,7 @@ func TestLogFailedCommit(t *testing.T) {
 	k := newKeys(t)
 	st := New()
 	defer st.Close()
-	l, err := ledger.Open(ctx, ledger.Config{Store: st, Signer: k.signer, Origin: origin})
+	l, err := ledger.Open(ctx, ledger.Config{Store: st, Signer: k.signer, Origin: origin, Now: testNow})
 	require.NoError(t, err)
 	defer l.Close()
 	for i := range 10 {
@@ -232,7 +236,12 @@ func TestCheckFindsTampering(t *testing.T) {
 		{"full tile", func(b *backend) { b.tiles[merkle.TileID{Level: 0, Index: 0}][2+32*7] ^= 1 }, "tile"},
 		{"edge tile", func(b *backend) { b.tiles[merkle.TileID{Level: 0, Index: 1}][2+32*3] ^= 1 }, "tile"},
 		{"head root", func(b *backend) { b.head.Root[0] ^= 1 }, "head"},
-		{"checkpoint signature", func(b *backend) { b.checkpoint[len(b.checkpoint)-4] ^= 1 }, "checkpoint"},
+		{"checkpoint signature", func(b *backend) {
+			// A byte of the log's note signature (the line after the body).
+			i := bytes.Index(b.checkpoint, []byte("\n\n")) + 2
+			i += bytes.IndexByte(b.checkpoint[i:], '\n')
+			b.checkpoint[i-4] ^= 1
+		}, "checkpoint"},
 		{"checkpoint for another size", func(b *backend) { b.head.Size-- }, "checkpoint"},
 	}
 	for _, tt := range tests {
@@ -282,7 +291,7 @@ func TestLogConcurrentAppendsWithFailures(t *testing.T) {
 	k := newKeys(t)
 	st := New()
 	defer st.Close()
-	l, err := ledger.Open(ctx, ledger.Config{Store: st, Signer: k.signer, Origin: origin, MaxBatch: 16})
+	l, err := ledger.Open(ctx, ledger.Config{Store: st, Signer: k.signer, Origin: origin, MaxBatch: 16, Now: testNow})
 	require.NoError(t, err)
 	defer l.Close()
 

@@ -52,7 +52,7 @@ func TestCrashChild(t *testing.T) {
 	ctx := context.Background()
 	st, err := Open(ctx, Config{Dir: dir})
 	require.NoError(t, err)
-	l, err := ledger.Open(ctx, ledger.Config{Store: st, Signer: signer, Origin: origin})
+	l, err := ledger.Open(ctx, ledger.Config{Store: st, Signer: signer, Origin: origin, Now: func() time.Time { return crashTime(round, 0, 0) }})
 	require.NoError(t, err)
 
 	var mu sync.Mutex // serialises writes to stdout, one line per write
@@ -114,6 +114,13 @@ func parseProof(s string) ([]merkle.Hash, error) {
 	return p, nil
 }
 
+// crashTime is the time of writer w's k-th entry in a round, w seconds
+// after the round's hour: within the log's clock skew of crashTime(round,
+// 0, 0), the child's log clock.
+func crashTime(round, w, k int) time.Time {
+	return time.Date(2026, 11, 22, round, 0, w, k, time.UTC)
+}
+
 // crashEntry returns the k-th entry of writer w in a round; all differ.
 func crashEntry(round, w, k int) *ledger.Entry {
 	id := fmt.Sprintf("%d/%d/%d", round, w, k)
@@ -121,7 +128,7 @@ func crashEntry(round, w, k int) *ledger.Entry {
 		Kind:    ledger.KindRecordAccessed,
 		Subject: ledger.DeriveSubjectTag("crash", strconv.Itoa(w%9)),
 		Writer:  "did:key:z6MkCrashTestWriter",
-		Time:    time.Date(2026, 11, 22, round, w, 0, k, time.UTC),
+		Time:    crashTime(round, w, k),
 		Digest:  ledger.Digest(merkle.HashLeaf([]byte(id))),
 		Body:    bytes.Repeat([]byte{byte(k)}, (round*31+w*7+k)%700),
 	}

@@ -63,7 +63,8 @@ type Config struct {
 // Store is the Pebble-backed ledger.Store. It is safe for concurrent use.
 type Store struct {
 	*tilestore.Store
-	b *backend
+	b   *backend
+	dir string
 }
 
 var _ ledger.Store = (*Store)(nil)
@@ -104,7 +105,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		b.Close()
 		return nil, err
 	}
-	return &Store{Store: ts, b: b}, nil
+	return &Store{Store: ts, b: b, dir: cfg.Dir}, nil
 }
 
 // quietLogger keeps Pebble's informational logging out of the caller's

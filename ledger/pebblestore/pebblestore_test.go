@@ -29,7 +29,7 @@ func entry(i int) *ledger.Entry {
 
 type fixture struct {
 	dir    string
-	signer note.Signer
+	signer *ledger.Signer
 	v      note.Verifier
 }
 
@@ -46,7 +46,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) open(t *testing.T) (*Store, *ledger.Log) {
 	st, err := Open(context.Background(), Config{Dir: f.dir})
 	require.NoError(t, err)
-	l, err := ledger.Open(context.Background(), ledger.Config{Store: st, Signer: f.signer, Origin: origin})
+	l, err := ledger.Open(context.Background(), ledger.Config{Store: st, Signer: f.signer, Origin: origin, Now: func() time.Time { return time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC) }})
 	require.NoError(t, err)
 	return st, l
 }
@@ -120,7 +120,9 @@ func TestCheckFindsTampering(t *testing.T) {
 		{"leaf byte", leafKey(17), 60, "leaf"},
 		{"tile bottom row", tileKey(merkle.TileID{Level: 0, Index: 0}), 2 + 32*5, "tile"},
 		{"tile interior", tileKey(merkle.TileID{Level: 0, Index: 1}), 2 + 32*300, "tile"},
-		{"checkpoint signature", []byte{keyCheckpoint}, -3, "checkpoint"},
+		// A byte in the base64 of the log's note signature, the line after
+		// the body "<origin>\n300\n<44 base64 characters>\n".
+		{"checkpoint signature", []byte{keyCheckpoint}, len(origin) + 1 + 4 + 45 + 1 + len("— "+origin+" ") + 20, "checkpoint"},
 		{"checkpoint root", []byte{keyCheckpoint}, 45, "checkpoint"},
 		{"hash index", hashKey(mustLeafHash(t, 5)), 7, "hash-index"},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/merkle"
@@ -21,7 +22,7 @@ func TestConcurrentAddsOverlap(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	sign := func(h ledger.TreeHead) ([]byte, error) {
-		return ledger.SignCheckpoint(f.signer, ledger.Checkpoint{Origin: origin, Size: h.Size, Root: h.Root})
+		return ledger.SignCheckpoint(f.signer, ledger.Checkpoint{Origin: origin, Size: h.Size, Root: h.Root}, time.Now())
 	}
 	const distinct = 400
 	leaves := make([]ledger.Leaf, distinct)

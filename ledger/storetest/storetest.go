@@ -101,6 +101,12 @@ type Options struct {
 	// commits leaves before the head that covers them). The suite then
 	// checks only that a retried Add stores each leaf once.
 	NonAtomicAdd bool
+	// ResignsOnReopen says the store signs its head again when it reopens
+	// (trillianstore keeps no checkpoint; it re-signs Trillian's root with
+	// Config.Sign): the checkpoint after a reopen then carries a new signed
+	// time, so the suite compares its tree head (and signature), not its
+	// bytes, with the checkpoint from before.
+	ResignsOnReopen bool
 	// Skip names subtests of the suite to skip, each with the reason
 	// (a known bug and where it is tracked); the reason is printed in the
 	// test output. AddAndRead, whose data the later subtests read, cannot
@@ -214,7 +220,7 @@ func newSuite(t *testing.T, h Harness) *suite {
 		v, err = note.NewVerifier(vkey)
 		require.NoError(t, err)
 		sign = func(h ledger.TreeHead) ([]byte, error) {
-			return ledger.SignCheckpoint(signer, ledger.Checkpoint{Origin: Origin, Size: h.Size, Root: h.Root})
+			return ledger.SignCheckpoint(signer, ledger.Checkpoint{Origin: Origin, Size: h.Size, Root: h.Root}, time.Now())
 		}
 		s.origin = Origin
 	}

@@ -174,7 +174,7 @@ func newSign(t *testing.T) ledger.SignFunc {
 	s, err := ledger.NewSigner(skey)
 	require.NoError(t, err)
 	return func(h ledger.TreeHead) ([]byte, error) {
-		return ledger.SignCheckpoint(s, ledger.Checkpoint{Origin: "test.healthledger.example/tilestore", Size: h.Size, Root: h.Root})
+		return ledger.SignCheckpoint(s, ledger.Checkpoint{Origin: "test.healthledger.example/tilestore", Size: h.Size, Root: h.Root}, time.Now())
 	}
 }
 

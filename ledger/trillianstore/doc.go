@@ -47,10 +47,12 @@
 // The signed checkpoint is not stored in Trillian: the newest one is kept in
 // memory, and a checkpoint for a head observed outside Add (after a
 // restart, or after another frontend appended) is re-signed with
-// Config.Sign. With an Ed25519 note signer, signing is deterministic, so
-// the re-signed checkpoint is byte-for-byte the one signed before (without
-// cosignatures, which witnesses add on their own path). Set Config.Sign
-// (see [SignWith]) on every Store whose Log must open a non-empty tree.
+// Config.Sign. The re-signed checkpoint is for the same tree head, with a
+// new signed time (see ledger/SPEC.md, "Checkpoint time"). Set Config.Sign
+// (see [SignWith]) on every Store whose Log must open a non-empty tree, and
+// give that Log a durable ledger.Config.Guard: Trillian keeps no signed
+// checkpoint, so only the Log's checkpoint guard can notice a database
+// restored to an older state.
 //
 // The subject index is built in memory from the log (leaf ExtraData, which
 // is outside the Merkle tree); it costs a read of the log on first use and

@@ -70,7 +70,7 @@ func newTree(t testing.TB, cc grpc.ClientConnInterface, mode Mode) int64 {
 }
 
 // testSigner returns a note signer and verifier for testOrigin.
-func testSigner(t testing.TB) (note.Signer, note.Verifier) {
+func testSigner(t testing.TB) (*ledger.Signer, note.Verifier) {
 	t.Helper()
 	skey, vkey, err := ledger.GenerateKey(testOrigin)
 	require.NoError(t, err)
