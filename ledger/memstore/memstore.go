@@ -125,9 +125,12 @@ func (b *backend) ReadTile(ctx context.Context, id merkle.TileID) ([]byte, error
 func (b *backend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start uint64, limit int) ([]uint64, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	if limit <= 0 {
+		return nil, nil
+	}
 	all := b.subjects[s]
 	i := sort.Search(len(all), func(i int) bool { return all[i] >= start })
-	end := min(len(all), i+limit)
+	end := i + min(len(all)-i, limit) // never i+limit, which can overflow
 	return append([]uint64(nil), all[i:end]...), nil
 }
 

@@ -25,6 +25,11 @@ func (s *suite) testEmpty(t *testing.T) {
 	got, err := st.BySubject(ctx, subject(0), 0, 10)
 	require.NoError(t, err)
 	require.Empty(t, got)
+	t.Run("huge arguments", func(t *testing.T) {
+		for _, c := range hugeArgs(st, 0, subject(0), nil) {
+			t.Run(c.name, c.run)
+		}
+	})
 }
 
 // checkEmpty checks the reads of a store that holds nothing.

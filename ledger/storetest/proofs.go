@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -268,4 +269,107 @@ func (w *world) testReopen(t *testing.T) {
 			require.NoError(t, checkConsistency(ctx, w.store, w.ref, h.Size, w.size()))
 		}
 	})
+}
+
+// hugeArgs lists calls with arguments at the edges of their types (the
+// largest uint64 and int, negative limits, starts past the log): each must
+// return an error wrapping ledger.ErrNotFound, or for BySubject the
+// documented page (possibly empty), and none may panic or overflow. n is
+// the store's size; idx are the indices of subject subj, in order.
+func hugeArgs(st ledger.Store, n uint64, subj ledger.SubjectTag, idx []uint64) []hugeArgCase {
+	const maxU = math.MaxUint64
+	ctx := context.Background()
+	var cases []hugeArgCase
+	notFound := func(name string, call func() error) {
+		cases = append(cases, hugeArgCase{name: name, call: func() ([]uint64, error) { return nil, call() }, notFound: true})
+	}
+	bySubject := func(name string, start uint64, limit int, want []uint64) {
+		cases = append(cases, hugeArgCase{name: name, want: want, call: func() ([]uint64, error) {
+			return st.BySubject(ctx, subj, start, limit)
+		}})
+	}
+	for _, i := range []uint64{maxU, maxU - 1, math.MaxInt64, math.MaxInt64 + 1, n + 1<<32} {
+		notFound(fmt.Sprintf("Leaf(%d)", i), func() error { _, err := st.Leaf(ctx, i); return err })
+		notFound(fmt.Sprintf("RootHash(%d)", i), func() error { _, err := st.RootHash(ctx, i); return err })
+		notFound(fmt.Sprintf("InclusionProof(0, %d)", i), func() error { _, err := st.InclusionProof(ctx, 0, i); return err })
+		notFound(fmt.Sprintf("InclusionProof(%d, %d)", i, i), func() error { _, err := st.InclusionProof(ctx, i, i); return err })
+		notFound(fmt.Sprintf("InclusionProof(%d, %d)", i-1, i), func() error { _, err := st.InclusionProof(ctx, i-1, i); return err })
+		notFound(fmt.Sprintf("InclusionProof(%d, n)", i), func() error { _, err := st.InclusionProof(ctx, i, n); return err })
+		notFound(fmt.Sprintf("ConsistencyProof(1, %d)", i), func() error { _, err := st.ConsistencyProof(ctx, 1, i); return err })
+		notFound(fmt.Sprintf("ConsistencyProof(%d, %d)", i, i), func() error { _, err := st.ConsistencyProof(ctx, i, i); return err })
+		notFound(fmt.Sprintf("ConsistencyProof(%d, n)", i), func() error { _, err := st.ConsistencyProof(ctx, i, n); return err })
+		notFound(fmt.Sprintf("ConsistencyProof(n, %d)", i), func() error { _, err := st.ConsistencyProof(ctx, n, i); return err })
+		notFound(fmt.Sprintf("ConsistencyProof(0, %d)", i), func() error { _, err := st.ConsistencyProof(ctx, 0, i); return err })
+		bySubject(fmt.Sprintf("BySubject from %d, limit max int", i), i, math.MaxInt, nil)
+		bySubject(fmt.Sprintf("BySubject from %d, limit 10", i), i, 10, nil)
+	}
+	var tail, mid []uint64
+	if len(idx) > 0 {
+		tail, mid = idx[len(idx)-1:], idx[len(idx)/2:]
+	}
+	for _, limit := range []int{math.MaxInt, math.MaxInt - 1, math.MaxInt32, math.MaxInt32 + 1} {
+		bySubject(fmt.Sprintf("BySubject from 0, limit %d", limit), 0, limit, idx)
+		bySubject(fmt.Sprintf("BySubject from 1, limit %d", limit), 1, limit, without0(idx))
+		if len(idx) > 0 {
+			bySubject(fmt.Sprintf("BySubject from the middle, limit %d", limit), mid[0], limit, mid)
+			bySubject(fmt.Sprintf("BySubject from the last, limit %d", limit), tail[0], limit, tail)
+		}
+		bySubject(fmt.Sprintf("BySubject from n, limit %d", limit), n, limit, nil)
+	}
+	for _, limit := range []int{-1, -1000, math.MinInt, math.MinInt + 1, math.MinInt32} {
+		bySubject(fmt.Sprintf("BySubject from 0, limit %d", limit), 0, limit, nil)
+		bySubject(fmt.Sprintf("BySubject from max uint64, limit %d", limit), maxU, limit, nil)
+	}
+	return cases
+}
+
+// without0 returns idx without a leading index 0.
+func without0(idx []uint64) []uint64 {
+	if len(idx) > 0 && idx[0] == 0 {
+		return idx[1:]
+	}
+	return idx
+}
+
+// hugeArgCase is one call of hugeArgs: it must fail with ErrNotFound, or
+// return want.
+type hugeArgCase struct {
+	name     string
+	call     func() ([]uint64, error)
+	notFound bool
+	want     []uint64
+}
+
+// run runs the call, turning a panic into a test failure that names it.
+func (c hugeArgCase) run(t *testing.T) {
+	t.Helper()
+	var (
+		got []uint64
+		err error
+	)
+	panicked := func() (p any) {
+		defer func() { p = recover() }()
+		got, err = c.call()
+		return nil
+	}()
+	require.Nil(t, panicked, "%s panicked", c.name)
+	if c.notFound {
+		require.ErrorIs(t, err, ledger.ErrNotFound, c.name)
+		return
+	}
+	require.NoError(t, err, c.name)
+	if len(c.want) == 0 {
+		require.Empty(t, got, c.name)
+		return
+	}
+	require.Equal(t, c.want, got, c.name)
+}
+
+// testHugeArguments calls every read with arguments at the edges of their
+// types, on the world's store.
+func (w *world) testHugeArguments(t *testing.T) {
+	subj := w.leaves[0].Subject
+	for _, c := range hugeArgs(w.store, w.size(), subj, w.subjectIndex()[subj]) {
+		t.Run(c.name, c.run)
+	}
 }

@@ -47,6 +47,9 @@
 //     fails with ledger.ErrClosed after Close, and closing a store while
 //     readers call it panics nowhere.
 //   - BySubject order, start and limit.
+//   - Arguments at the edges of their types (indices and sizes up to the
+//     largest uint64, limits up to the largest int and down to the
+//     smallest) return ErrNotFound or the documented page, never panic.
 //   - Readers running concurrently with Adds only ever see verifiable state
 //     (run the suite with -race).
 //   - With a Reopen hook: everything above survives closing and reopening,
@@ -159,6 +162,7 @@ func RunHarness(t *testing.T, h Harness) {
 	s.run(t, "Proofs", w.testProofs)
 	s.run(t, "OutOfRange", w.testOutOfRange)
 	s.run(t, "BySubject", w.testBySubject)
+	s.run(t, "HugeArguments", w.testHugeArguments)
 	if h.Reopen != nil {
 		s.run(t, "Reopen", w.testReopen)
 	}

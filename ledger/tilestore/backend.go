@@ -39,7 +39,9 @@ type Backend interface {
 	ReadTile(ctx context.Context, id merkle.TileID) ([]byte, error)
 
 	// ScanSubject returns up to limit indices of leaves with the subject
-	// tag, in increasing order, from index start on.
+	// tag, in increasing order, from index start on. The Store calls it
+	// only with 0 < limit <= size-start for the committed size, but a
+	// backend MUST NOT overflow or panic on any start or limit.
 	ScanSubject(ctx context.Context, subject ledger.SubjectTag, start uint64, limit int) ([]uint64, error)
 
 	// Close releases the backend.

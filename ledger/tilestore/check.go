@@ -174,13 +174,8 @@ func (s *Store) checkLeaf(ctx context.Context, i uint64, report func(Problem) bo
 }
 
 func (s *Store) checkCheckpoint(head ledger.TreeHead, cp []byte, v note.Verifier, report func(Problem) bool) {
-	c, err := ledger.ParseSignedCheckpoint(cp)
-	if err != nil {
-		report(Problem{What: "checkpoint", Detail: "does not parse: " + err.Error()})
-		return
-	}
-	if c.Size != head.Size || c.Root != head.Root {
-		report(Problem{What: "checkpoint", Detail: fmt.Sprintf("is for size %d root %v, head is size %d root %v", c.Size, c.Root, head.Size, head.Root)})
+	if err := checkpointFor(head, cp); err != nil {
+		report(Problem{What: "checkpoint", Detail: err.Error()})
 	}
 	if v != nil {
 		if _, err := note.Open(cp, note.VerifierList(v)); err != nil {

@@ -76,7 +76,8 @@ var (
 
 // Open opens a Store over cfg.Backend, restoring the tree from the stored
 // head and tiles. It fails with an error wrapping ledger.ErrCorrupt if the
-// stored tiles do not reproduce the stored root.
+// stored tiles do not reproduce the stored root, or if the stored
+// checkpoint's body is not for the stored head (size and root).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Backend == nil {
 		return nil, errors.New("tilestore: Config.Backend is nil")
@@ -103,6 +104,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if got := app.Root(); got != head.Root {
 		return nil, fmt.Errorf("%w: stored tiles give root %v for size %d, head says %v", ledger.ErrCorrupt, got, head.Size, head.Root)
 	}
+	if head.Size > 0 {
+		// The checkpoint is served as is: its body must be for the head
+		// the tiles were just checked against. (Its signature is checked
+		// by whoever holds the log's key: ledger.Open, Check.)
+		if err := checkpointFor(head, cp); err != nil {
+			return nil, fmt.Errorf("%w: stored checkpoint: %w", ledger.ErrCorrupt, err)
+		}
+	}
 	for _, t := range app.EdgeTiles() {
 		s.cache.put(t, true)
 	}
@@ -113,6 +122,21 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.recent, s.recentStart = make(map[merkle.Hash]uint64), head.Size
 	s.state.Store(&published{head: head, checkpoint: cp})
 	return s, nil
+}
+
+// checkpointFor checks that the body of the signed checkpoint cp is for
+// head: it parses, and its size and root are the head's. It does not check
+// the signature. Errors wrap ledger.ErrMalformed.
+func checkpointFor(head ledger.TreeHead, cp []byte) error {
+	c, err := ledger.ParseSignedCheckpoint(cp)
+	if err != nil {
+		return fmt.Errorf("checkpoint does not parse: %w", err)
+	}
+	if c.Size != head.Size || c.Root != head.Root {
+		return fmt.Errorf("%w: checkpoint is for size %d root %v, head is size %d root %v",
+			ledger.ErrMalformed, c.Size, c.Root, head.Size, head.Root)
+	}
+	return nil
 }
 
 // recentLimit bounds the dedup window kept in memory (about 5 MiB).
@@ -134,12 +158,34 @@ func (s *Store) Precheck(ctx context.Context, leafHash merkle.Hash) (uint64, boo
 	idx, err := s.backend.ReadIndex(ctx, leafHash)
 	switch {
 	case err == nil && idx < size:
+		if err := s.confirm(ctx, leafHash, idx); err != nil {
+			return 0, false, 0, err
+		}
 		return idx, true, size, nil
 	case err == nil || errors.Is(err, ledger.ErrNotFound):
+		// An index at or above size is one of a commit not yet published.
 		return 0, false, size, nil
 	default:
 		return 0, false, 0, err
 	}
+}
+
+// confirm checks that the leaf at idx, as the tree holds it, has the hash
+// the hash index gave idx for. A hash index record is not covered by the
+// tree, so a tampered or misdirected one would otherwise make a duplicate
+// append report another entry's index and receipt.
+func (s *Store) confirm(ctx context.Context, leafHash merkle.Hash, idx uint64) error {
+	leaf, err := s.verifiedLeaf(ctx, idx)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return fmt.Errorf("%w: the hash index points a leaf hash to index %d, which holds no leaf", ledger.ErrCorrupt, idx)
+	}
+	if err != nil {
+		return err
+	}
+	if merkle.HashLeaf(leaf) != leafHash {
+		return fmt.Errorf("%w: the hash index points a leaf hash to index %d, which holds another leaf", ledger.ErrCorrupt, idx)
+	}
+	return nil
 }
 
 // lookup finds a leaf already in the log; called with writeMu held.
@@ -154,6 +200,14 @@ func (s *Store) lookup(ctx context.Context, l ledger.Leaf) (uint64, bool, error)
 	idx, err := s.backend.ReadIndex(ctx, l.Hash)
 	switch {
 	case err == nil:
+		// Every commit is published under writeMu, so no index record
+		// may point at or beyond the tree's size.
+		if size := s.app.Size(); idx >= size {
+			return 0, false, fmt.Errorf("%w: the hash index points a leaf hash to index %d, log size %d", ledger.ErrCorrupt, idx, size)
+		}
+		if err := s.confirm(ctx, l.Hash, idx); err != nil {
+			return 0, false, fmt.Errorf("tilestore: dedup lookup: %w", err)
+		}
 		return idx, true, nil
 	case errors.Is(err, ledger.ErrNotFound):
 		return 0, false, nil
@@ -219,6 +273,10 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 	if err != nil {
 		return ledger.AddResult{}, fmt.Errorf("tilestore: signing checkpoint: %w", err)
 	}
+	// Never store a checkpoint that Open would refuse.
+	if err := checkpointFor(commit.Head, cp); err != nil {
+		return ledger.AddResult{}, fmt.Errorf("tilestore: SignFunc: %w", err)
+	}
 	commit.Checkpoint = cp
 	if err := s.backend.Commit(ctx, commit); err != nil {
 		return ledger.AddResult{}, fmt.Errorf("tilestore: commit: %w", err)
@@ -266,6 +324,12 @@ func (s *Store) Leaf(ctx context.Context, index uint64) ([]byte, error) {
 	if size := s.state.Load().head.Size; index >= size {
 		return nil, fmt.Errorf("%w: index %d, log size %d", ledger.ErrNotFound, index, size)
 	}
+	return s.verifiedLeaf(ctx, index)
+}
+
+// verifiedLeaf reads the committed leaf at index and checks it against its
+// hash in the tree.
+func (s *Store) verifiedLeaf(ctx context.Context, index uint64) ([]byte, error) {
 	leaf, err := s.backend.ReadLeaf(ctx, index)
 	if err != nil {
 		return nil, err
@@ -293,6 +357,9 @@ func (s *Store) IndexOf(ctx context.Context, leafHash merkle.Hash) (uint64, erro
 	}
 	if idx >= s.state.Load().head.Size {
 		return 0, fmt.Errorf("%w: leaf hash", ledger.ErrNotFound)
+	}
+	if err := s.confirm(ctx, leafHash, idx); err != nil {
+		return 0, err
 	}
 	return idx, nil
 }
@@ -349,10 +416,16 @@ func (s *Store) BySubject(ctx context.Context, subject ledger.SubjectTag, start 
 		return nil, err
 	}
 	defer release()
-	if limit <= 0 {
+	size := s.state.Load().head.Size
+	if limit <= 0 || start >= size {
 		return nil, nil
 	}
-	size := s.state.Load().head.Size
+	// At most size-start leaves are at indices in [start, size): a larger
+	// limit (up to math.MaxInt) is clamped so that no backend computes
+	// with it.
+	if uint64(limit) > size-start {
+		limit = int(size - start)
+	}
 	idx, err := s.backend.ScanSubject(ctx, subject, start, limit)
 	if err != nil {
 		return nil, err

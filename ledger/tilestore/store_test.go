@@ -1,6 +1,7 @@
 package tilestore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -120,7 +121,7 @@ func (b *mapBackend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start
 	defer b.mu.RUnlock()
 	all := b.subjects[s]
 	i := sort.Search(len(all), func(i int) bool { return all[i] >= start })
-	return append([]uint64(nil), all[i:min(len(all), i+limit)]...), nil
+	return append([]uint64(nil), all[i:i+max(0, min(len(all)-i, limit))]...), nil
 }
 
 func (b *mapBackend) Close() error { return nil }
@@ -338,4 +339,172 @@ func mustLeaf(ctx context.Context, st *tilestore.Store, i uint64) []byte {
 		return nil
 	}
 	return data
+}
+
+// A hash index record is not covered by the tree: one that points a leaf
+// hash at another leaf's index must be caught (ErrCorrupt) by every lookup
+// that trusts it, never answered with the other leaf's index.
+func TestTamperedHashIndex(t *testing.T) {
+	ctx := context.Background()
+	leaves := makeLeaves(t, "tamper", 600)
+	tests := []struct {
+		name string
+		to   uint64 // where the record of leaves[5] is made to point
+		// indexOf is what IndexOf must fail with: a record past the
+		// published size may be a commit in flight, so it reads as absent.
+		indexOf error
+	}{
+		{"another leaf", 7, ledger.ErrCorrupt},
+		{"another tile", 300, ledger.ErrCorrupt},
+		{"past the log", 10000, ledger.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newMapBackend()
+			sign := newSign(t)
+			st := open(t, b, 0)
+			_, err := st.Add(ctx, leaves, sign)
+			require.NoError(t, err)
+			require.NoError(t, st.Close())
+			b.set(func(b *mapBackend) { b.index[leaves[5].Hash] = tt.to })
+			st = open(t, b, 0)
+			defer st.Close()
+
+			_, err = st.IndexOf(ctx, leaves[5].Hash)
+			require.ErrorIs(t, err, tt.indexOf, "IndexOf")
+			idx, found, _, err := st.Precheck(ctx, leaves[5].Hash)
+			if tt.to < 600 {
+				require.ErrorIs(t, err, ledger.ErrCorrupt, "Precheck found %v at %d", found, idx)
+			} else {
+				require.NoError(t, err)
+				require.False(t, found, "Precheck")
+			}
+			for _, absentBelow := range []uint64{0, 3} {
+				l := leaves[5]
+				l.AbsentBelow = absentBelow
+				res, err := st.Add(ctx, []ledger.Leaf{l}, sign)
+				require.ErrorIs(t, err, ledger.ErrCorrupt, "Add (AbsentBelow %d) returned %v", absentBelow, res.Indices)
+			}
+			require.Equal(t, uint64(600), st.Head().Size, "nothing was added")
+			// The other leaves still deduplicate.
+			res, err := st.Add(ctx, leaves[6:8], sign)
+			require.NoError(t, err)
+			require.Equal(t, []uint64{6, 7}, res.Indices)
+			require.Equal(t, []bool{true, true}, res.Existed)
+		})
+	}
+}
+
+// The stored checkpoint is served as is, so Open refuses one whose body is
+// not for the stored head (an older, validly signed one; another root; one
+// that does not parse), and Check reports one replaced under an open store.
+func TestTamperedCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		tamper func(b *mapBackend, older []byte)
+	}{
+		{"older checkpoint", func(b *mapBackend, older []byte) { b.checkpoint = older }},
+		{"root changed", func(b *mapBackend, _ []byte) {
+			// The root line starts after the origin and size lines.
+			lines := bytes.SplitN(b.checkpoint, []byte("\n"), 3)
+			i := len(lines[0]) + 1 + len(lines[1]) + 1
+			b.checkpoint[i] = b.checkpoint[i] ^ 'A' ^ 'B'
+		}},
+		{"size changed", func(b *mapBackend, _ []byte) {
+			b.checkpoint = bytes.Replace(b.checkpoint, []byte("\n600\n"), []byte("\n601\n"), 1)
+		}},
+		{"not a checkpoint", func(b *mapBackend, _ []byte) { b.checkpoint = []byte("garbage") }},
+		{"empty", func(b *mapBackend, _ []byte) { b.checkpoint = nil }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newMapBackend()
+			sign := newSign(t)
+			st := open(t, b, 0)
+			first, err := st.Add(ctx, makeLeaves(t, "cp", 300), sign)
+			require.NoError(t, err)
+			_, err = st.Add(ctx, makeLeaves(t, "cp2", 300), sign)
+			require.NoError(t, err)
+			require.NoError(t, st.Check(ctx, nil))
+
+			good := bytes.Clone(b.checkpoint)
+			b.set(func(b *mapBackend) { tt.tamper(b, first.Checkpoint) })
+			require.NotEqual(t, good, b.checkpoint, "the test tampers")
+			err = st.Check(ctx, nil)
+			require.ErrorIs(t, err, ledger.ErrCorrupt, "Check")
+			var ce *tilestore.CorruptionError
+			require.ErrorAs(t, err, &ce)
+			require.Equal(t, "checkpoint", ce.Problems[0].What, "problems %v", ce.Problems)
+			require.NoError(t, st.Close())
+
+			_, err = tilestore.Open(ctx, tilestore.Config{Backend: b})
+			require.ErrorIs(t, err, ledger.ErrCorrupt, "Open")
+			b.set(func(b *mapBackend) { b.checkpoint = good })
+			open(t, b, 0).Close() // the untampered store opens
+		})
+	}
+}
+
+// A SignFunc whose checkpoint is not for the head it was given fails Add,
+// which stores nothing: the store never holds a checkpoint Open refuses.
+func TestSignFuncForAnotherHead(t *testing.T) {
+	ctx := context.Background()
+	b := newMapBackend()
+	sign := newSign(t)
+	st := open(t, b, 0)
+	defer st.Close()
+	_, err := st.Add(ctx, makeLeaves(t, "old", 10), sign)
+	require.NoError(t, err)
+	head := st.Head()
+	wrong := func(h ledger.TreeHead) ([]byte, error) { h.Size--; return sign(h) }
+	_, err = st.Add(ctx, makeLeaves(t, "new", 3), wrong)
+	require.ErrorIs(t, err, ledger.ErrMalformed)
+	require.Equal(t, head, st.Head())
+	require.Equal(t, 1, b.commits)
+}
+
+// Check compares the tiles above level 0 too. A full level-1 tile (it
+// covers 65536 leaves) is read neither by Open, which restores only the
+// right edge, nor by Check's walk of the leaves, so only the tile
+// comparison can find a flipped byte in it.
+func TestCheckFindsTamperedUpperTile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a log of 65,636 leaves")
+	}
+	ctx := context.Background()
+	b := newMapBackend()
+	st := open(t, b, 0)
+	sign := newSign(t)
+	const n = merkle.TileWidth*merkle.TileWidth + 100
+	all := makeLeaves(t, "upper", n)
+	for lo := 0; lo < n; lo += 8192 {
+		_, err := st.Add(ctx, all[lo:min(lo+8192, n)], sign)
+		require.NoError(t, err)
+	}
+	require.NoError(t, st.Close())
+	upper := merkle.TileID{Level: 1, Index: 0}
+	tests := []struct {
+		name string
+		at   int
+	}{
+		{"bottom row", 2 + 32*5},
+		{"interior", 2 + 32*300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b.set(func(b *mapBackend) { b.tiles[upper][tt.at] ^= 0x40 })
+			defer b.set(func(b *mapBackend) { b.tiles[upper][tt.at] ^= 0x40 })
+			st := open(t, b, 0) // Open does not read the full tile
+			defer st.Close()
+			err := st.Check(ctx, nil)
+			require.ErrorIs(t, err, ledger.ErrCorrupt)
+			var ce *tilestore.CorruptionError
+			require.ErrorAs(t, err, &ce)
+			require.Equal(t, []tilestore.Problem{{What: "tile", Tile: upper, Detail: "differs from the tile recomputed from the leaves"}}, ce.Problems)
+		})
+	}
+	st = open(t, b, 0)
+	defer st.Close()
+	require.NoError(t, st.Check(ctx, nil), "the untampered store checks clean")
 }
