@@ -66,6 +66,15 @@
 // (https://c2sp.org/tlog-proof). The entry encoding is versioned and
 // specified, with test vectors, in SPEC.md beside this package.
 //
+// # Read path
+//
+// A Log is published to other parties over HTTP in the C2SP tlog-tiles
+// layout: [Log.Checkpoint], [Log.Tile] and [Log.EntryBundle] are served by
+// package ledger/tileserver, and package ledger/client follows the log
+// from there, verifying every tile and entry against a checkpoint it
+// trusts (SPEC.md, section 8). Every [Store] serves tiles and entry
+// bundles.
+//
 // # Concurrency and overload
 //
 // A Log is safe for concurrent use. Appends queue for a single sequencer
