@@ -25,35 +25,118 @@ const servedEntries = 64 * 256
 // clients is the number of concurrent HTTP clients of the tile benchmarks.
 const clients = 256
 
+type server struct{ name, url string }
+
+var (
+	servedOnce sync.Once
+	served     []server
+)
+
 // BenchmarkTilesServed measures full tiles served per second over HTTP
 // keep-alive connections from 256 concurrent clients on 127.0.0.1: the
 // healthledger read path (ledger/tileserver over the memory and Pebble
 // stores) next to Go's http.FileServer serving the same number of tiles
 // that Tessera's POSIX driver wrote, in the same run. Every request is a
 // full level-0 tile (8 KiB), round robin over the 64 of each log.
+//
+// The three logs are built once per process and shared by every -count
+// round, so that rounds after the first measure stores at rest (the Pebble
+// store's compactions after its 16,384 appends have finished).
 func BenchmarkTilesServed(b *testing.B) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	servers := []struct {
-		name string
-		url  string
-	}{
-		{"healthledger/memory", newOurs(b, "", servedEntries).srv.URL},
-		{"healthledger/pebble", newOurs(b, b.TempDir(), servedEntries).srv.URL},
-		{"tessera-posix/http.FileServer", newTheirs(b, ctx, servedEntries).srv.URL},
-	}
-	paths := make([]string, servedEntries/256)
-	for i := range paths {
-		paths[i] = "/" + merkle.TileID{Level: 0, Index: uint64(i)}.Path(256)
-	}
+	servers := servedLogs(b)
+	paths := tilePaths()
 	for _, s := range servers {
 		b.Run(s.name, func(b *testing.B) { benchServe(b, s.url, paths) })
 	}
 }
 
 func benchServe(b *testing.B, base string, paths []string) {
+	run, done := loader(base, paths)
+	defer done()
+	if _, err := run(clients * 2); err != nil { // open the connections
+		b.Fatal(err)
+	}
+	b.SetBytes(256 * merkle.HashSize)
+	b.ReportAllocs()
+	b.ResetTimer()
+	elapsed, err := run(int64(b.N))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "tiles/s")
+}
+
+// BenchmarkTilesServedInterleaved serves the same load from the
+// healthledger handler (memory store) and from http.FileServer on
+// Tessera's files in alternating slices of 2,048 requests, so that both
+// see the same machine (other processes, frequency changes) and their
+// ratio is meaningful on a shared machine. It reports both throughputs
+// and ratio = healthledger / FileServer.
+func BenchmarkTilesServedInterleaved(b *testing.B) {
+	servers := servedLogs(b)
+	ours, theirs := servers[0], servers[2]
+	runOurs, doneOurs := loader(ours.url, tilePaths())
+	defer doneOurs()
+	runTheirs, doneTheirs := loader(theirs.url, tilePaths())
+	defer doneTheirs()
+	for _, run := range []func(int64) (time.Duration, error){runOurs, runTheirs} {
+		if _, err := run(clients * 2); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const slice = 2048
+	var tOurs, tTheirs time.Duration
+	b.SetBytes(2 * 256 * merkle.HashSize)
+	b.ResetTimer()
+	for left := int64(b.N); left > 0; left -= slice {
+		n := min(left, slice)
+		d, err := runOurs(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tOurs += d
+		if d, err = runTheirs(n); err != nil {
+			b.Fatal(err)
+		}
+		tTheirs += d
+	}
+	b.ReportMetric(float64(b.N)/tOurs.Seconds(), "healthledger-tiles/s")
+	b.ReportMetric(float64(b.N)/tTheirs.Seconds(), "fileserver-tiles/s")
+	b.ReportMetric(tTheirs.Seconds()/tOurs.Seconds(), "ratio")
+}
+
+// servedLogs builds the logs of the tile benchmarks once per process.
+func servedLogs(b *testing.B) []server {
+	servedOnce.Do(func() {
+		k := keep(b)
+		ctx := context.Background()
+		th := newTheirs(k, ctx, servedEntries)
+		// Only the files are served: stop Tessera's background work.
+		check(b, th.shutdown(ctx))
+		served = []server{
+			{"healthledger/memory", newOurs(k, "", servedEntries).srv.URL},
+			{"healthledger/pebble", newOurs(k, k.TempDir(), servedEntries).srv.URL},
+			{"tessera-posix/http.FileServer", th.srv.URL},
+		}
+	})
+	if served == nil {
+		b.Fatal("building the served logs failed")
+	}
+	return served
+}
+
+func tilePaths() []string {
+	paths := make([]string, servedEntries/256)
+	for i := range paths {
+		paths[i] = "/" + merkle.TileID{Level: 0, Index: uint64(i)}.Path(256)
+	}
+	return paths
+}
+
+// loader returns a function that makes n GETs of paths (round robin) from
+// 256 concurrent keep-alive clients and returns the time they took.
+func loader(base string, paths []string) (run func(n int64) (time.Duration, error), done func()) {
 	tr := &http.Transport{MaxIdleConns: 2 * clients, MaxIdleConnsPerHost: 2 * clients, DisableCompression: true}
-	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
 	get := func(p string) error {
 		resp, err := hc.Get(base + p)
@@ -70,8 +153,7 @@ func benchServe(b *testing.B, base string, paths []string) {
 		}
 		return nil
 	}
-	// Open the connections before timing.
-	run := func(n int64) (time.Duration, error) {
+	run = func(n int64) (time.Duration, error) {
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -98,17 +180,7 @@ func benchServe(b *testing.B, base string, paths []string) {
 		wg.Wait()
 		return time.Since(start), firstErr
 	}
-	if _, err := run(clients * 2); err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(256 * merkle.HashSize)
-	b.ReportAllocs()
-	b.ResetTimer()
-	elapsed, err := run(int64(b.N))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "tiles/s")
+	return run, tr.CloseIdleConnections
 }
 
 // proofEntries is the size of the log of the proof benchmarks: past the

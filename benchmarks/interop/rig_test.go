@@ -23,11 +23,44 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// TestMain silences Tessera's klog output.
+// TestMain silences Tessera's klog output and removes the fixtures kept
+// for the whole process.
 func TestMain(m *testing.M) {
 	klog.LogToStderr(false)
 	klog.SetOutput(io.Discard)
-	os.Exit(m.Run())
+	code := m.Run()
+	kept.mu.Lock()
+	for i := len(kept.cleanups) - 1; i >= 0; i-- {
+		kept.cleanups[i]()
+	}
+	kept.mu.Unlock()
+	os.Exit(code)
+}
+
+// kept collects the cleanups of fixtures that live as long as the process.
+var kept struct {
+	mu       sync.Mutex
+	cleanups []func()
+}
+
+// keeper is a testing.TB whose Cleanup and TempDir last until TestMain
+// returns, for fixtures shared by every round of a benchmark; everything
+// else goes to the TB it wraps (used only while building).
+type keeper struct{ testing.TB }
+
+func keep(tb testing.TB) keeper { return keeper{tb} }
+
+func (k keeper) Cleanup(f func()) {
+	kept.mu.Lock()
+	kept.cleanups = append(kept.cleanups, f)
+	kept.mu.Unlock()
+}
+
+func (k keeper) TempDir() string {
+	dir, err := os.MkdirTemp("", "interop")
+	check(k.TB, err)
+	k.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 const (
