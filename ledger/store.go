@@ -112,7 +112,8 @@ type Store interface {
 	// to 256 and at most merkle.TileWidthAt(size, id) for the latest size;
 	// anything else, including arguments at the edges of their types, fails
 	// with an error wrapping ErrNotFound. A full tile (width 256) never
-	// changes. The returned slice is the caller's.
+	// changes. The caller MUST NOT modify the returned slice (a store may
+	// return its own copy, to serve tiles without copying them).
 	Tile(ctx context.Context, level uint8, index uint64, width int) ([]byte, error)
 
 	// EntryBundle returns the leaves [256*index, 256*index+width) as a C2SP

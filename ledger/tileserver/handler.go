@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/merkle"
 )
 
 // Log is the part of a ledger a Handler serves. *ledger.Log implements it.
@@ -139,7 +140,7 @@ func (h *Handler) serveTile(w http.ResponseWriter, r *http.Request, req tileRequ
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/octet-stream")
-	if req.width == 256 {
+	if req.width == merkle.TileWidth {
 		hdr.Set("Cache-Control", cacheImmutable)
 	} else {
 		hdr.Set("Cache-Control", h.partialCache)

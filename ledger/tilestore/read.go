@@ -21,7 +21,8 @@ func (s *Store) tileRange(id merkle.TileID, width int) error {
 // (a full tile is stored with its interior, a partial one as its C2SP
 // content; see EncodeTile), cut to width. The bytes are checked by length
 // only: a client verifies them against a signed root, and Check against
-// the leaves.
+// the leaves. The returned slice is the store's own: callers must not
+// modify it.
 func (s *Store) Tile(ctx context.Context, level uint8, index uint64, width int) ([]byte, error) {
 	release, err := s.enter()
 	if err != nil {
@@ -34,7 +35,10 @@ func (s *Store) Tile(ctx context.Context, level uint8, index uint64, width int) 
 	}
 	n := width * merkle.HashSize
 	if t := s.cache.get(id); t != nil && t.Width() >= width {
-		return t.C2SP()[:n], nil
+		// The tile's encoding starts with its bottom row after the
+		// 2-byte width; it is immutable and never modified by callers.
+		data, _ := t.MarshalBinary()
+		return data[2 : 2+n : 2+n], nil
 	}
 	data, err := s.backend.ReadTile(ctx, id)
 	if err != nil {
@@ -51,7 +55,8 @@ func (s *Store) Tile(ctx context.Context, level uint8, index uint64, width int) 
 	if len(row) < n {
 		return nil, fmt.Errorf("%w: tile %v holds fewer than %d hashes", ledger.ErrCorrupt, id, width)
 	}
-	return append([]byte(nil), row[:n]...), nil
+	// The backend's bytes are not modified by its callers either.
+	return row[:n:n], nil
 }
 
 // EntryBundle implements ledger.Store. Every leaf is checked against its
