@@ -11,8 +11,10 @@ import (
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/stretchr/testify/require"
+	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
+	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
 // The vectors pin the encodings of SPEC.md: go test ./privacy -run Vectors
@@ -23,8 +25,9 @@ var update = flag.Bool("update", false, "rewrite testdata vectors")
 // The keysets under testdata are cleartext test keys, for vectors only.
 const (
 	taggerKeysetFile = "testdata/tagger_keyset.json"
-
-	tagVectorsFile = "testdata/tag_vectors.json"
+	kekKeysetFile    = "testdata/kek_keyset.json"
+	tagVectorsFile   = "testdata/tag_vectors.json"
+	sealVectorsFile  = "testdata/sealed_vectors.json"
 )
 
 type tagVector struct {
@@ -34,6 +37,15 @@ type tagVector struct {
 	Epoch      *uint64 `json:"epoch,omitempty"`
 	InputHex   string  `json:"input_hex"`
 	TagHex     string  `json:"tag_hex"`
+}
+
+type sealVector struct {
+	Origin         string `json:"origin"`
+	SubjectHex     string `json:"subject_hex"`
+	WrappedKeyHex  string `json:"wrapped_key_hex"`
+	AssociatedData string `json:"associated_data"`
+	Plaintext      string `json:"plaintext"`
+	SealedHex      string `json:"sealed_hex"`
 }
 
 // testKeyset reads a cleartext test keyset, creating it from template when
@@ -62,6 +74,13 @@ func vectorTagger(t *testing.T, origin string) *Tagger {
 	tg, err := NewTagger(h, origin)
 	require.NoError(t, err)
 	return tg
+}
+
+func vectorKEK(t *testing.T) tink.AEAD {
+	h := testKeyset(t, kekKeysetFile, func() (*keyset.Handle, error) { return keyset.NewHandle(aead.AES256GCMKeyTemplate()) })
+	a, err := aead.New(h)
+	require.NoError(t, err)
+	return a
 }
 
 func u64(v uint64) *uint64 { return &v }
@@ -116,6 +135,50 @@ func TestTagVectors(t *testing.T) {
 			require.Equal(t, v.TagHex, tag.String(), "tag changed")
 			require.False(t, seen[v.TagHex], "two vectors share a tag")
 			seen[v.TagHex] = true
+		})
+	}
+}
+
+func TestSealedVectors(t *testing.T) {
+	if *update {
+		kek := vectorKEK(t)
+		keys := NewMemoryKeyStore()
+		v, err := NewVault(VaultConfig{Origin: "hospital.example/log", KEK: kek, Keys: keys})
+		require.NoError(t, err)
+		var out []sealVector
+		for i, c := range []struct{ ad, pt string }{{"", ""}, {"kind=0x0101;consent", `{"patient":"did:hl:abc"}`}} {
+			subject := ledger.DeriveSubjectTag("privacy-vectors", string(rune('a'+i)))
+			sealed, err := v.Seal(t.Context(), subject, []byte(c.ad), []byte(c.pt))
+			require.NoError(t, err)
+			wrapped, err := keys.Get(t.Context(), subject)
+			require.NoError(t, err)
+			out = append(out, sealVector{Origin: v.Origin(), SubjectHex: subject.String(), WrappedKeyHex: hex.EncodeToString(wrapped),
+				AssociatedData: c.ad, Plaintext: c.pt, SealedHex: hex.EncodeToString(sealed)})
+		}
+		writeJSON(t, sealVectorsFile, out)
+	}
+	var vectors []sealVector
+	readJSON(t, sealVectorsFile, &vectors)
+	require.NotEmpty(t, vectors, "no sealed vectors loaded")
+	kek := vectorKEK(t)
+	for _, vec := range vectors {
+		t.Run(vec.SubjectHex[:8], func(t *testing.T) {
+			var subject ledger.SubjectTag
+			_, err := hex.Decode(subject[:], []byte(vec.SubjectHex))
+			require.NoError(t, err)
+			wrapped, err := hex.DecodeString(vec.WrappedKeyHex)
+			require.NoError(t, err)
+			sealed, err := hex.DecodeString(vec.SealedHex)
+			require.NoError(t, err)
+			keys := NewMemoryKeyStore()
+			require.NoError(t, keys.Put(t.Context(), subject, wrapped))
+			v, err := NewVault(VaultConfig{Origin: vec.Origin, KEK: kek, Keys: keys})
+			require.NoError(t, err)
+			pt, err := v.Open(t.Context(), subject, []byte(vec.AssociatedData), sealed)
+			require.NoError(t, err)
+			require.Equal(t, vec.Plaintext, string(pt))
+			require.Equal(t, sealedVersion, sealed[0])
+			require.Len(t, sealed, len(vec.Plaintext)+SealOverhead)
 		})
 	}
 }
