@@ -12,7 +12,7 @@ import (
 // the packages above it that will use it (consent, identity, records).
 func TestPrivacyImportsOnlyBelowIt(t *testing.T) {
 	const mod = "github.com/healthledger/healthledger/"
-	for _, pkg := range []string{"privacy", "privacy/keystoretest"} {
+	for _, pkg := range []string{"privacy", "privacy/filekeystore", "privacy/keystoretest"} {
 		out, err := exec.Command("go", "list", "-deps", mod+pkg).CombinedOutput()
 		require.NoError(t, err, "%s", out)
 		deps := strings.Fields(string(out))

@@ -68,7 +68,8 @@
 // of the key store (useless without the KEK, so rotate or destroy the KEK
 // when old backups must become unreadable too), unwrapped keys other
 // processes hold in their caches, plaintexts that readers opened and kept,
-// memory the Go runtime has not reused yet, and blocks a disk remapped. It does not remove sealed payloads
+// memory the Go runtime has not reused yet, and blocks a disk remapped
+// (see package privacy/filekeystore). It does not remove sealed payloads
 // or log entries: the ciphertexts stay where they are and become
 // unreadable. Recording the erasure on the log is the caller's job.
 //

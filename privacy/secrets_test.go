@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/healthledger/healthledger/privacy"
+	"github.com/healthledger/healthledger/privacy/filekeystore"
 	"github.com/stretchr/testify/require"
 )
 
@@ -18,9 +19,14 @@ func TestKeyHoldersPrintNoSecrets(t *testing.T) {
 	tagger, prfHandle := newTagger(t, origin)
 	kek, kekHandle := newKEK(t)
 	keys := privacy.NewMemoryKeyStore()
+	fileKeys, err := filekeystore.Open(filekeystore.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
 	v := newVault(t, kek, keys)
+	fv := newVault(t, kek, fileKeys)
 	s := subject("alice")
-	_, err := v.Seal(ctx, s, nil, []byte("x"))
+	_, err = v.Seal(ctx, s, nil, []byte("x"))
+	require.NoError(t, err)
+	_, err = fv.Seal(ctx, s, nil, []byte("x"))
 	require.NoError(t, err)
 	wrapped, err := keys.Get(ctx, s)
 	require.NoError(t, err)
@@ -29,6 +35,7 @@ func TestKeyHoldersPrintNoSecrets(t *testing.T) {
 		"PRF key":                  prfKeyBytes(t, prfHandle),
 		"KEK":                      aesKeyBytes(t, kekHandle),
 		"data key":                 aesKeyBytes(t, dataKeyHandle(t, keys, kek, s)),
+		"data key (file store)":    aesKeyBytes(t, dataKeyHandle(t, fileKeys, kek, s)),
 		"wrapped key (ciphertext)": wrapped[len(wrapped)-32:],
 	}
 	holders := []struct {
@@ -39,8 +46,10 @@ func TestKeyHoldersPrintNoSecrets(t *testing.T) {
 		{"*Tagger", tagger, "privacy.Tagger("},
 		{"Tagger", *tagger, "privacy.Tagger("},
 		{"*Vault", v, "privacy.Vault("},
+		{"*Vault on a file store", fv, "privacy.Vault("},
 		{"*BoundSealer", v.Bind([]byte("ctx")), "privacy.BoundSealer("},
 		{"*MemoryKeyStore", keys, "privacy.MemoryKeyStore("},
+		{"*filekeystore.Store", fileKeys, "filekeystore.Store("},
 	}
 	for _, h := range holders {
 		t.Run(h.name, func(t *testing.T) {

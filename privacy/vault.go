@@ -53,7 +53,8 @@ type VaultConfig struct {
 	// itself stored encrypted). Required.
 	KEK tink.AEAD
 	// Keys stores the wrapped data keys and tombstones. Required: a
-	// [MemoryKeyStore] for tests, a durable store otherwise.
+	// [MemoryKeyStore] for tests, a durable store (privacy/filekeystore)
+	// otherwise.
 	Keys KeyStore
 	// CacheSize bounds the number of unwrapped data keys kept in memory
 	// (least recently used first out). 0 means DefaultCacheSize; a negative
