@@ -3,16 +3,20 @@ package privacy
 import (
 	"container/list"
 	"sync"
+	"time"
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
 // keyCache is a least-recently-used cache of unwrapped data-key AEADs,
-// bounded to max entries. A nil *keyCache caches nothing. It is safe for
+// bounded to max entries, each kept at most ttl after it was loaded (no
+// limit if ttl <= 0). A nil *keyCache caches nothing. It is safe for
 // concurrent use.
 type keyCache struct {
 	max int
+	ttl time.Duration
+	now func() time.Time
 
 	mu    sync.Mutex
 	order *list.List                          // guarded by mu; front = most recent; values *cacheEntry
@@ -22,13 +26,14 @@ type keyCache struct {
 type cacheEntry struct {
 	subject ledger.SubjectTag
 	aead    tink.AEAD
+	loaded  time.Time
 }
 
-func newKeyCache(max int) *keyCache {
+func newKeyCache(max int, ttl time.Duration, now func() time.Time) *keyCache {
 	if max <= 0 {
 		return nil
 	}
-	return &keyCache{max: max, order: list.New(), byTag: make(map[ledger.SubjectTag]*list.Element)}
+	return &keyCache{max: max, ttl: ttl, now: now, order: list.New(), byTag: make(map[ledger.SubjectTag]*list.Element)}
 }
 
 func (c *keyCache) get(s ledger.SubjectTag) (tink.AEAD, bool) {
@@ -41,8 +46,14 @@ func (c *keyCache) get(s ledger.SubjectTag) (tink.AEAD, bool) {
 	if !ok {
 		return nil, false
 	}
+	ce := e.Value.(*cacheEntry)
+	if c.ttl > 0 && c.now().Sub(ce.loaded) >= c.ttl {
+		c.order.Remove(e)
+		delete(c.byTag, s)
+		return nil, false
+	}
 	c.order.MoveToFront(e)
-	return e.Value.(*cacheEntry).aead, true
+	return ce.aead, true
 }
 
 func (c *keyCache) put(s ledger.SubjectTag, a tink.AEAD) {
@@ -51,12 +62,14 @@ func (c *keyCache) put(s ledger.SubjectTag, a tink.AEAD) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	now := c.now()
 	if e, ok := c.byTag[s]; ok {
-		e.Value.(*cacheEntry).aead = a
+		ce := e.Value.(*cacheEntry)
+		ce.aead, ce.loaded = a, now
 		c.order.MoveToFront(e)
 		return
 	}
-	c.byTag[s] = c.order.PushFront(&cacheEntry{subject: s, aead: a})
+	c.byTag[s] = c.order.PushFront(&cacheEntry{subject: s, aead: a, loaded: now})
 	for c.order.Len() > c.max {
 		last := c.order.Back()
 		c.order.Remove(last)

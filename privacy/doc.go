@@ -59,9 +59,10 @@
 // has the KeyStore destroy the wrapped key and leave a small tombstone (no
 // key material), so that "erased" ([ErrErased], [SubjectErased]) is told
 // apart from "never existed" ([ErrNoKey], [SubjectAbsent]). Afterwards no
-// payload ever sealed for the subject can be opened through any Vault
-// that does not hold the key in its cache, and the Vault refuses to seal
-// for the subject again: erasure is final for a tag. Facts about the same
+// payload ever sealed for the subject can be opened through this Vault,
+// nor through other Vaults on the same KeyStore once the key has left
+// their caches (VaultConfig.CacheTTL, a minute by default), and the Vault
+// refuses to seal for the subject again: erasure is final for a tag. Facts about the same
 // person recorded later need a new tag (a new epoch).
 //
 // Erasure cannot reach copies outside the KeyStore: backups and snapshots
@@ -85,5 +86,6 @@
 // Tagger, Vault, MemoryKeyStore and the KeyStores of the subpackages are
 // safe for concurrent use. The Vault serializes the loading, creation and
 // erasure of one subject's key (striped locks), and its cache of unwrapped
-// keys is bounded (VaultConfig.CacheSize, least recently used out).
+// keys is bounded in size (VaultConfig.CacheSize, least recently used out)
+// and in age (VaultConfig.CacheTTL).
 package privacy

@@ -3,6 +3,7 @@ package privacy
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/stretchr/testify/require"
@@ -67,6 +68,24 @@ func TestCacheIsBoundedLRU(t *testing.T) {
 	pt, err := v.Open(ctx, tag(0), nil, sealed)
 	require.NoError(t, err)
 	require.Equal(t, "again", string(pt))
+}
+
+// Another Vault's erasure reaches this Vault's cache when the key expires.
+func TestCachedKeysExpire(t *testing.T) {
+	v := newTestVault(t, 0)
+	now := time.Unix(1e9, 0)
+	v.cache.now = func() time.Time { return now }
+	ctx := t.Context()
+	sealed, err := v.Seal(ctx, tag(1), nil, []byte("x"))
+	require.NoError(t, err)
+	require.NoError(t, v.keys.Delete(ctx, tag(1))) // erased behind the Vault's back
+	now = now.Add(DefaultCacheTTL - time.Second)
+	_, err = v.Open(ctx, tag(1), nil, sealed)
+	require.NoError(t, err, "still cached")
+	now = now.Add(time.Second)
+	_, err = v.Open(ctx, tag(1), nil, sealed)
+	require.ErrorIs(t, err, ErrErased, "expired: the store's tombstone is read")
+	require.Equal(t, 0, v.cache.len())
 }
 
 func TestCacheDisabled(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/tink-crypto/tink-go/v2/aead"
@@ -17,8 +18,13 @@ import (
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
-// DefaultCacheSize is the default VaultConfig.CacheSize.
-const DefaultCacheSize = 4096
+// Defaults of VaultConfig.
+const (
+	// DefaultCacheSize is the default VaultConfig.CacheSize.
+	DefaultCacheSize = 4096
+	// DefaultCacheTTL is the default VaultConfig.CacheTTL.
+	DefaultCacheTTL = time.Minute
+)
 
 // Format versions (SPEC: "Sealed payloads"). A sealed payload is
 //
@@ -61,6 +67,11 @@ type VaultConfig struct {
 	// value disables the cache, so that every Seal and Open unwraps the
 	// subject's key with the KEK (one KMS call each in production).
 	CacheSize int
+	// CacheTTL bounds how long an unwrapped key stays cached after it was
+	// loaded from the KeyStore, and so how long a Vault keeps opening a
+	// subject that another Vault (another process) erased. 0 means
+	// DefaultCacheTTL; a negative value keeps keys until evicted.
+	CacheTTL time.Duration
 	// Logger receives key creation and erasure events (subject tags only,
 	// never payloads or keys). Nil is silent.
 	Logger *slog.Logger
@@ -80,9 +91,9 @@ type VaultConfig struct {
 // Unwrapped data keys are cached (VaultConfig.CacheSize). The key material
 // never leaves Tink's primitives: there is no accessor for it, and String,
 // every fmt verb and slog show only the origin and the cache use. A Vault
-// is safe for concurrent use. One Vault should own a KeyStore: another
-// process's Vault on the same store may keep an erased subject's key in its
-// cache until it is evicted.
+// is safe for concurrent use. Several Vaults (processes) may share a
+// KeyStore; an erasure made through one reaches the others' caches only
+// when the key expires there (VaultConfig.CacheTTL).
 type Vault struct {
 	origin string
 	kek    tink.AEAD
@@ -103,9 +114,12 @@ func NewVault(cfg VaultConfig) (*Vault, error) {
 	case cfg.Keys == nil:
 		return nil, fmt.Errorf("%w: VaultConfig.Keys is required", ErrInvalidConfig)
 	}
-	size := cfg.CacheSize
+	size, ttl := cfg.CacheSize, cfg.CacheTTL
 	if size == 0 {
 		size = DefaultCacheSize
+	}
+	if ttl == 0 {
+		ttl = DefaultCacheTTL
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -115,7 +129,7 @@ func NewVault(cfg VaultConfig) (*Vault, error) {
 		origin: cfg.Origin,
 		kek:    cfg.KEK,
 		keys:   cfg.Keys,
-		cache:  newKeyCache(size),
+		cache:  newKeyCache(size, ttl, time.Now),
 		locks:  new([lockStripes]sync.Mutex),
 		log:    log,
 	}, nil
@@ -172,11 +186,12 @@ func (v *Vault) Open(ctx context.Context, subject ledger.SubjectTag, associatedD
 // EraseSubject destroys subject's data key (crypto-shredding): it drops the
 // unwrapped key from the cache and has the KeyStore destroy the wrapped key
 // and leave a tombstone. When it returns nil, Open of every payload ever
-// sealed for subject fails with ErrErased, from this Vault and any other
-// using the store and not holding the key in its cache, and Seal is refused
-// with ErrErased. It is idempotent, and erasing a subject that never had a
-// key leaves a tombstone too. A Seal or Open running concurrently may still
-// use the key; a payload it seals can never be opened. See the package
+// sealed for subject fails with ErrErased, and Seal is refused with
+// ErrErased, through this Vault at once and through other Vaults on the
+// same store once the key leaves their caches (at most CacheTTL). It is
+// idempotent, and erasing a subject that never had a key leaves a
+// tombstone too. A Seal or Open running concurrently may still use the
+// key; a payload it seals can never be opened. See the package
 // documentation for what erasure does not reach.
 func (v *Vault) EraseSubject(ctx context.Context, subject ledger.SubjectTag) error {
 	if err := ctx.Err(); err != nil {
