@@ -390,3 +390,53 @@ func TestBoundSealer(t *testing.T) {
 	_, err = cs.Open(ctx, s, sealed)
 	require.NoError(t, err)
 }
+
+// laxStore breaks the KeyStore contract: Put replaces tombstones.
+type laxStore struct {
+	mu   sync.Mutex
+	keys map[ledger.SubjectTag][]byte // nil value: tombstone
+}
+
+func (l *laxStore) Get(_ context.Context, s ledger.SubjectTag) ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w, ok := l.keys[s]
+	if !ok {
+		return nil, privacy.ErrNoKey
+	}
+	if w == nil {
+		return nil, privacy.ErrErased
+	}
+	return bytes.Clone(w), nil
+}
+
+func (l *laxStore) Put(_ context.Context, s ledger.SubjectTag, w []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys[s] = bytes.Clone(w)
+	return nil
+}
+
+func (l *laxStore) Delete(_ context.Context, s ledger.SubjectTag) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys[s] = nil
+	return nil
+}
+
+// The Vault itself refuses to seal for an erased subject, not only the
+// KeyStore: a store that would accept a new key does not revive it.
+func TestSealAfterEraseRefusedByTheVaultItself(t *testing.T) {
+	kek, _ := newKEK(t)
+	v := newVault(t, kek, &laxStore{keys: map[ledger.SubjectTag][]byte{}})
+	ctx := t.Context()
+	s := subject("alice")
+	_, err := v.Seal(ctx, s, nil, []byte("x"))
+	require.NoError(t, err)
+	require.NoError(t, v.EraseSubject(ctx, s))
+	_, err = v.Seal(ctx, s, nil, []byte("y"))
+	require.ErrorIs(t, err, privacy.ErrErased)
+	st, err := v.Status(ctx, s)
+	require.NoError(t, err)
+	require.Equal(t, privacy.SubjectErased, st)
+}
