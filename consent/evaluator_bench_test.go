@@ -20,7 +20,7 @@ func patientConsents(n int) []Consent {
 }
 
 func BenchmarkDecideInto(b *testing.B) {
-	for _, n := range []int{1, 10, 100} {
+	for _, n := range []int{1, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("consents=%d", n), func(b *testing.B) {
 			ev, err := New(Config{}, patientConsents(n))
 			if err != nil {
