@@ -117,7 +117,7 @@ func (x *slotIndex) words() int { return (x.nslots + 63) / 64 }
 
 func (c *compiledConsent) static() bool { return c.period.IsZero() && len(c.grantees) == 0 }
 
-// build files the consents of idx.
+// build files cs, a patient's compiled consents in evaluation order.
 func (x *slotIndex) build(cs []compiledConsent) {
 	n := 0
 	for i := range cs {
@@ -127,7 +127,7 @@ func (x *slotIndex) build(cs []compiledConsent) {
 	x.slotOwner = make([]uint32, 0, n)
 	x.first = make([]uint32, len(cs))
 	x.always = make([]uint64, x.words())
-	for _, e := range []Effect{Permit, Deny} {
+	for e := Permit; e <= Deny; e++ {
 		x.rank[e] = make([]uint32, len(cs)+1)
 	}
 	for i := range cs {

@@ -26,6 +26,35 @@ func TestIndexMatchesLinearWide(t *testing.T) {
 	}
 }
 
+// TestIndexConcurrent decides from several goroutines at once on one
+// index, narrow and wide (pooled bitsets), under -race.
+func TestIndexConcurrent(t *testing.T) {
+	for _, n := range []int{40, stackWords * 64 / 2} {
+		g := diffGen{rng: rand.New(rand.NewPCG(uint64(n), 7))}
+		ev, err := New(g.config(), g.consents(n))
+		require.NoError(t, err)
+		require.Equal(t, n > 40, ev.patients[patient].slots.words() > stackWords)
+		reqs := make([]Request, 64)
+		want := make([]Decision, len(reqs))
+		for i := range reqs {
+			reqs[i] = g.request()
+			_ = ev.refDecide(&reqs[i], &want[i])
+		}
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			for w := range 4 {
+				t.Run(fmt.Sprint(w), func(t *testing.T) {
+					t.Parallel()
+					var d Decision
+					for i := range reqs {
+						_ = ev.DecideInto(&reqs[i], &d)
+						require.Equal(t, snapshot(&want[i]), snapshot(&d), "request %d", i)
+					}
+				})
+			}
+		})
+	}
+}
+
 // TestIndexPrunes checks that the index visits only what can matter: in
 // the benchmark's workload, a care-team read visits one provision of one
 // consent, whatever the number of consents.
