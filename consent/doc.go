@@ -43,6 +43,16 @@
 // A [Decision] names the consents (by [ID]) and the provision paths it
 // relied on.
 //
+// The index files each consent's top-level provisions by actor, code,
+// data class, purpose of use, action or (under a denial) label, and
+// consents with grantees by grantee, so a decision evaluates only the
+// consents and provisions that can matter to the request; the others
+// answer their base decision. Its cost grows with those and with the
+// number of consents the decision cites, not with all of the patient's
+// consents. Provisions filed under none of these (only labels under a
+// permit, periods, data periods, resources), and consents with a period
+// but no grantees, are visited by every request.
+//
 // # Ledger
 //
 // A [Registry] keeps consents on a ledger (see SPEC.md for the entries):
