@@ -75,9 +75,26 @@
 // decisions that went through Authorize appear in the access report. A
 // holder of a patient key that was later revoked can date a grant before
 // the key's revocation; how far back depends on the ledger (see Ordering
-// below). Without a
-// [Sealer], consent and access bodies are readable by anyone who can read
-// the log; with one, readers see only kinds, subject tags and times.
+// below).
+//
+// # Privacy
+//
+// A Registry seals every consent and access body with its [Sealer] (a
+// *privacy.Vault: a data key per patient, wrapped by a KMS key, the body
+// bound to its entry's kind and time) and files a patient's entries under
+// a keyed tag from its [Tagger] (a *privacy.Tagger), which only the
+// deployment can compute from a DID. Readers of the log see kinds, keyed
+// tags, times and the writer of each entry: an access entry names the
+// recording service, never the patient, the actor, the resource or the
+// purpose. A grant or revocation names its writer, the patient's DID, so
+// that anyone can check the patient's signature; a deployment that must
+// keep patients' DIDs off the log gives each patient a DID for that
+// deployment alone. Erasing a patient's key (privacy.Vault.EraseSubject)
+// makes all their bodies unreadable: their consents then no longer count
+// (decisions fall back to the no-consent default) and their access
+// records no longer open. Storing bodies in clear or tagging with the
+// public DID takes the visibly named RegistryConfig.InsecureClearBodies
+// and InsecurePublicTags, for tests and demos.
 //
 // # Ordering
 //

@@ -365,13 +365,10 @@ func (v Vault) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, v.String()
 // LogValue implements slog.LogValuer: logs show only the description.
 func (v Vault) LogValue() slog.Value { return slog.StringValue(v.String()) }
 
-// Bind returns a Sealer that seals and opens with the fixed associated data
-// ad (copied). It has the method set of consent.Sealer:
-//
-//	reg, err := consent.NewRegistry(consent.RegistryConfig{
-//		Sealer: vault.Bind([]byte("healthledger/consent/v1")),
-//		...
-//	})
+// Bind returns a sealer that seals and opens with the fixed associated data
+// ad (copied), for callers whose interface has no associated data. (A
+// *Vault itself is a consent.Sealer, which passes per-entry associated
+// data.)
 //
 // A fixed string binds payloads to their subject and to the purpose, not to
 // one entry; prefer per-entry associated data ([Vault.Seal]) where the
