@@ -103,8 +103,14 @@ type Entry struct {
 
 // Size limits of an encoded entry.
 const (
-	MaxEntrySize     = 64 << 10
+	// MaxEntrySize is the largest encoding accepted: 65535 bytes, the most
+	// a C2SP tlog-tiles entry bundle can carry (its length prefixes are
+	// big-endian uint16). The field limits keep every valid entry below
+	// 65110 bytes anyway.
+	MaxEntrySize     = 1<<16 - 1
 	MaxWriterSize    = 2048
 	MaxSignatureSize = 1024
-	MaxBodySize      = MaxEntrySize - 512 - MaxWriterSize - MaxSignatureSize
+	// MaxBodySize is 64 KiB minus 512 bytes of header headroom and the
+	// writer and signature limits.
+	MaxBodySize = 64<<10 - 512 - MaxWriterSize - MaxSignatureSize
 )

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,6 +244,13 @@ func TestMaxSizeEntry(t *testing.T) {
 	require.Equal(t, e, got)
 
 	_, err = UnmarshalEntry(make([]byte, MaxEntrySize+1))
+	require.ErrorIs(t, err, ErrTooLarge)
+
+	// Every entry fits the uint16 length prefix of a C2SP tlog-tiles
+	// entry bundle, and a 65536-byte input is refused.
+	require.Equal(t, math.MaxUint16, MaxEntrySize)
+	require.Equal(t, 61952, MaxBodySize, "the body limit did not move with the entry limit")
+	_, err = UnmarshalEntry(make([]byte, 1<<16))
 	require.ErrorIs(t, err, ErrTooLarge)
 }
 

@@ -449,3 +449,22 @@ func (l *Log) BySubject(ctx context.Context, s SubjectTag, start uint64, limit i
 	}
 	return l.store.BySubject(ctx, s, start, limit)
 }
+
+// Tile returns the C2SP tlog-tiles content of a hash tile of the log's
+// tree (see [Store.Tile]): what package ledger/tileserver serves at
+// /tile/<level>/<index>[.p/<width>].
+func (l *Log) Tile(ctx context.Context, level uint8, index uint64, width int) ([]byte, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	return l.store.Tile(ctx, level, index, width)
+}
+
+// EntryBundle returns the C2SP tlog-tiles entry bundle of the leaves
+// [256*index, 256*index+width) (see [Store.EntryBundle]).
+func (l *Log) EntryBundle(ctx context.Context, index uint64, width int) ([]byte, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	return l.store.EntryBundle(ctx, index, width)
+}

@@ -106,6 +106,22 @@ type Store interface {
 	// tag, in increasing order, starting at index start (inclusive).
 	BySubject(ctx context.Context, subject SubjectTag, start uint64, limit int) ([]uint64, error)
 
+	// Tile returns the C2SP tlog-tiles content of a hash tile of the tree of
+	// the latest checkpoint: the width hashes [256*index, 256*index+width)
+	// of tree level 8*level, concatenated (32*width bytes). width MUST be 1
+	// to 256 and at most merkle.TileWidthAt(size, id) for the latest size;
+	// anything else, including arguments at the edges of their types, fails
+	// with an error wrapping ErrNotFound. A full tile (width 256) never
+	// changes. The returned slice is the caller's.
+	Tile(ctx context.Context, level uint8, index uint64, width int) ([]byte, error)
+
+	// EntryBundle returns the leaves [256*index, 256*index+width) as a C2SP
+	// tlog-tiles entry bundle (see EncodeEntryBundle), under the same rules
+	// for width as Tile at level 0. A store MUST check the leaves against
+	// its tree and fail with ErrCorrupt rather than serve a leaf whose hash
+	// is not the tree's.
+	EntryBundle(ctx context.Context, index uint64, width int) ([]byte, error)
+
 	// Close releases the store. Calls after Close fail with ErrClosed.
 	Close() error
 }

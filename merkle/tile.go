@@ -275,3 +275,19 @@ func (t *Tile) Prefix(w int) (*Tile, error) {
 
 // NewNodeID returns the ID of the node at level (0 for leaves) and index.
 func NewNodeID(level uint, index uint64) NodeID { return compact.NewNodeID(level, index) }
+
+// TileWidthAt returns the width of tile id in the tree of the given size:
+// the number of hashes of tree level 8*id.Level in [256*id.Index,
+// 256*id.Index+256) that the tree has, 0 if none. It never overflows, for
+// any level and index.
+func TileWidthAt(size uint64, id TileID) int {
+	shift := uint(id.Level) * TileHeight
+	if shift >= 64 {
+		return 0
+	}
+	count := size >> shift
+	if id.Index > count/TileWidth {
+		return 0
+	}
+	return int(min(count-id.Index*TileWidth, TileWidth))
+}

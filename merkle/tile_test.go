@@ -209,3 +209,37 @@ func TestTileAccessors(t *testing.T) {
 	require.True(t, full.Full())
 	require.Equal(t, newRefTree(fg.leaves).Root(TileWidth), full.Root())
 }
+
+func TestTileWidthAt(t *testing.T) {
+	tests := []struct {
+		size uint64
+		id   TileID
+		want int
+	}{
+		{0, TileID{0, 0}, 0},
+		{1, TileID{0, 0}, 1},
+		{255, TileID{0, 0}, 255},
+		{256, TileID{0, 0}, 256},
+		{256, TileID{0, 1}, 0},
+		{256, TileID{1, 0}, 1},
+		{257, TileID{0, 1}, 1},
+		{70000, TileID{0, 273}, 70000 - 273*256},
+		{70000, TileID{1, 0}, 256},
+		{70000, TileID{1, 1}, 70000/256 - 256},
+		{70000, TileID{2, 0}, 1},
+		{70000, TileID{3, 0}, 0},
+		{^uint64(0), TileID{7, 0}, 255},
+		{^uint64(0), TileID{8, 0}, 0},
+		{^uint64(0), TileID{255, ^uint64(0)}, 0},
+		{^uint64(0), TileID{0, ^uint64(0) / 256}, 255},
+		{^uint64(0), TileID{0, ^uint64(0)/256 - 1}, 256},
+		{^uint64(0), TileID{0, ^uint64(0)}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d/%v", tt.size, tt.id), func(t *testing.T) {
+			if got := TileWidthAt(tt.size, tt.id); got != tt.want {
+				t.Fatalf("TileWidthAt(%d, %v) = %d, want %d", tt.size, tt.id, got, tt.want)
+			}
+		})
+	}
+}

@@ -29,6 +29,9 @@ func (s *suite) testEmpty(t *testing.T) {
 		for _, c := range hugeArgs(st, 0, subject(0), nil) {
 			t.Run(c.name, c.run)
 		}
+		for _, c := range hugeTileArgs(st, 0) {
+			t.Run(c.name, c.run)
+		}
 	})
 }
 
@@ -44,6 +47,10 @@ func checkEmpty(t *testing.T, st ledger.Store) {
 	require.ErrorIs(t, err, ledger.ErrNotFound, "IndexOf in an empty store")
 	_, err = st.InclusionProof(ctx, 0, 1)
 	require.ErrorIs(t, err, ledger.ErrNotFound, "InclusionProof(0, 1) of an empty store")
+	_, err = st.Tile(ctx, 0, 0, 1)
+	require.ErrorIs(t, err, ledger.ErrNotFound, "Tile(0, 0, 1) of an empty store")
+	_, err = st.EntryBundle(ctx, 0, 1)
+	require.ErrorIs(t, err, ledger.ErrNotFound, "EntryBundle(0, 1) of an empty store")
 }
 
 func (s *suite) testReopenEmpty(t *testing.T) {
@@ -90,6 +97,8 @@ func (s *suite) testClosed(t *testing.T) {
 		{"ConsistencyProof", func() error { _, err := st.ConsistencyProof(ctx, 1, 1); return err }},
 		{"RootHash", func() error { _, err := st.RootHash(ctx, 1); return err }},
 		{"BySubject", func() error { _, err := st.BySubject(ctx, leaves[0].Subject, 0, 10); return err }},
+		{"Tile", func() error { _, err := st.Tile(ctx, 0, 0, 1); return err }},
+		{"EntryBundle", func() error { _, err := st.EntryBundle(ctx, 0, 1); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -251,6 +251,7 @@ func (w *world) testReopen(t *testing.T) {
 	})
 	t.Run("leaves", func(t *testing.T) { w.checkLeaves(t, 0, n) })
 	t.Run("subjects", w.checkBySubject)
+	t.Run("tiles", w.checkTiles)
 	t.Run("proofs", func(t *testing.T) {
 		r := w.rand()
 		for _, h := range w.heads {
@@ -370,6 +371,9 @@ func (c hugeArgCase) run(t *testing.T) {
 func (w *world) testHugeArguments(t *testing.T) {
 	subj := w.leaves[0].Subject
 	for _, c := range hugeArgs(w.store, w.size(), subj, w.subjectIndex()[subj]) {
+		t.Run(c.name, c.run)
+	}
+	for _, c := range hugeTileArgs(w.store, w.size()) {
 		t.Run(c.name, c.run)
 	}
 }

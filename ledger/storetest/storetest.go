@@ -47,6 +47,10 @@
 //     fails with ledger.ErrClosed after Close, and closing a store while
 //     readers call it panics nowhere.
 //   - BySubject order, start and limit.
+//   - Tile and EntryBundle: every hash tile (all levels) and entry bundle
+//     of the tree, full and at partial widths, byte for byte those of the
+//     reference tree and leaves, and a width one past the tree fails with
+//     ErrNotFound.
 //   - Arguments at the edges of their types (indices and sizes up to the
 //     largest uint64, limits up to the largest int and down to the
 //     smallest) return ErrNotFound or the documented page, never panic.
@@ -162,6 +166,7 @@ func RunHarness(t *testing.T, h Harness) {
 	s.run(t, "Proofs", w.testProofs)
 	s.run(t, "OutOfRange", w.testOutOfRange)
 	s.run(t, "BySubject", w.testBySubject)
+	s.run(t, "Tiles", w.testTiles)
 	s.run(t, "HugeArguments", w.testHugeArguments)
 	if h.Reopen != nil {
 		s.run(t, "Reopen", w.testReopen)

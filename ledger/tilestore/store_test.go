@@ -508,3 +508,24 @@ func TestCheckFindsTamperedUpperTile(t *testing.T) {
 	defer st.Close()
 	require.NoError(t, st.Check(ctx, nil), "the untampered store checks clean")
 }
+
+// An entry bundle never carries a leaf that is not the tree's: a tampered
+// leaf in the backend fails the bundle with ErrCorrupt, full or partial,
+// while bundles without it are still served.
+func TestEntryBundleChecksLeaves(t *testing.T) {
+	ctx := context.Background()
+	b := newMapBackend()
+	st := open(t, b, 1)
+	defer st.Close()
+	_, err := st.Add(ctx, makeLeaves(t, "bundle", 600), newSign(t))
+	require.NoError(t, err)
+	b.set(func(b *mapBackend) { b.leaves[300][10] ^= 1 })
+	for _, width := range []int{45, 88} {
+		_, err = st.EntryBundle(ctx, 1, width)
+		require.ErrorIs(t, err, ledger.ErrCorrupt, "bundle 1 of width %d holds the tampered leaf", width)
+	}
+	_, err = st.EntryBundle(ctx, 1, 44)
+	require.NoError(t, err, "the leaves before the tampered one are intact")
+	_, err = st.EntryBundle(ctx, 0, 256)
+	require.NoError(t, err)
+}

@@ -108,9 +108,16 @@ func (s *Store) finish(ctx context.Context, b *batch, head ledger.TreeHead, sign
 	if err != nil {
 		return ledger.AddResult{}, err
 	}
-	note, err := sign(head)
-	if err != nil {
-		return ledger.AddResult{}, fmt.Errorf("trillianstore: signing tree head: %w", err)
+	// A batch that added nothing returns the checkpoint already signed for
+	// this head, as the Store contract asks (signing again would give the
+	// same head a new signed time).
+	s.mu.Lock()
+	held, note := s.head, s.checkpoint
+	s.mu.Unlock()
+	if note == nil || held != head {
+		if note, err = sign(head); err != nil {
+			return ledger.AddResult{}, fmt.Errorf("trillianstore: signing tree head: %w", err)
+		}
 	}
 	s.remember(head, note, sign)
 	res := ledger.AddResult{

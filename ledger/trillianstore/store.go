@@ -58,6 +58,9 @@ type Store struct {
 	sign ledger.SignFunc
 
 	subjects subjectIndex
+
+	// tiles caches verified full tiles; it has its own lock.
+	tiles fullTiles
 }
 
 // Open connects to Trillian and checks that the tree exists and matches
