@@ -3,6 +3,7 @@ package pebblestore
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -144,4 +145,13 @@ func TestOpenRefusesTamperedCheckpoint(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, st.Check(ctx, f.v))
 	require.NoError(t, st.Close())
+}
+
+// quietLogger is the logger of the raw Pebble databases tests open.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble fatal: "+format, args...))
 }
