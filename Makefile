@@ -10,8 +10,10 @@
 GO       ?= go
 FUZZTIME ?= 15s
 # Every Go module of the repository: the library, the Trillian store (its own
-# module so gRPC and Trillian stay out of the library's go.mod), benchmarks.
-MODULES  := ledger/trillianstore benchmarks benchmarks/trillian .
+# module so gRPC and Trillian stay out of the library's go.mod), benchmarks,
+# and interop (tests against independent implementations, such as
+# litewitness, whose dependencies stay out of the library's go.mod too).
+MODULES  := ledger/trillianstore benchmarks benchmarks/trillian interop .
 
 .PHONY: all test test-trillian lint fuzz bench bench-trillian quickstart
 

@@ -8,8 +8,6 @@ import (
 
 	"github.com/healthledger/healthledger/merkle"
 	"github.com/stretchr/testify/require"
-	"github.com/tink-crypto/tink-go/v2/keyset"
-	"github.com/tink-crypto/tink-go/v2/signature"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -172,53 +170,18 @@ func TestSignerErrorsHideKey(t *testing.T) {
 	require.ErrorIs(t, err, ErrMalformed)
 }
 
-func TestTinkSigner(t *testing.T) {
-	h, err := keyset.NewHandle(signature.ED25519KeyWithoutPrefixTemplate())
+func TestSignerFuncRefusesAnotherKey(t *testing.T) {
+	s, _ := newTestKey(t, testOrigin)
+	other, _ := newTestKey(t, testOrigin)
+	_, err := NewSignerFunc(testOrigin, other.PublicKey(), s.Sign)
+	require.Error(t, err, "signatures by another key than the public key given")
+	_, err = NewSignerFunc(testOrigin, s.PublicKey(), func([]byte) ([]byte, error) { return make([]byte, 64), nil })
+	require.Error(t, err, "signatures that do not verify")
+	_, err = NewSignerFunc(testOrigin, s.PublicKey()[:31], s.Sign)
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	ok, err := NewSignerFunc(testOrigin, s.PublicKey(), s.Sign)
 	require.NoError(t, err)
-	s, vkey, err := NewTinkSigner(h, testOrigin)
-	require.NoError(t, err)
-	require.Equal(t, testOrigin, s.Name())
-
-	signed, err := SignCheckpoint(s, Checkpoint{Origin: testOrigin, Size: 9, Root: testRoot("t")}, time.Now())
-	require.NoError(t, err)
-	v, err := note.NewVerifier(vkey)
-	require.NoError(t, err)
-	require.Equal(t, v.KeyHash(), s.KeyHash())
-	n, err := note.Open(signed, note.VerifierList(v))
-	require.NoError(t, err)
-	require.Len(t, n.Sigs, 1)
-}
-
-func TestTinkSignerRefuses(t *testing.T) {
-	tests := []struct {
-		name string
-		h    func(t *testing.T) *keyset.Handle
-	}{
-		{"nil handle", func(t *testing.T) *keyset.Handle { return nil }},
-		{"Tink prefix", func(t *testing.T) *keyset.Handle {
-			h, err := keyset.NewHandle(signature.ED25519KeyTemplate())
-			require.NoError(t, err)
-			return h
-		}},
-		{"ECDSA key", func(t *testing.T) *keyset.Handle {
-			h, err := keyset.NewHandle(signature.ECDSAP256RawKeyTemplate())
-			require.NoError(t, err)
-			return h
-		}},
-		{"public keyset", func(t *testing.T) *keyset.Handle {
-			h, err := keyset.NewHandle(signature.ED25519KeyWithoutPrefixTemplate())
-			require.NoError(t, err)
-			pub, err := h.Public()
-			require.NoError(t, err)
-			return pub
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := NewTinkSigner(tt.h(t), testOrigin)
-			require.Error(t, err)
-		})
-	}
+	require.Equal(t, s.VerifierKey(), ok.VerifierKey())
 }
 
 func TestSignCheckpointRejectsBadOrigin(t *testing.T) {

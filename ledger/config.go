@@ -18,7 +18,8 @@ type WriterVerifier interface {
 type Config struct {
 	// Store keeps the log. Required.
 	Store Store
-	// Signer signs checkpoints (see NewSigner and NewTinkSigner). Required.
+	// Signer signs checkpoints (see NewSigner, NewSignerFunc and package
+	// ledger/tinksigner). Required.
 	// Its name is the key name of the signature lines; by convention it
 	// equals Origin. A store whose checkpoint was signed by another key is
 	// refused (ErrWrongKey): a log's identity is its origin and key, so a
@@ -53,6 +54,28 @@ type Config struct {
 	Guard CheckpointGuard
 	// GuardFile is the path of the default FileGuard (see Guard).
 	GuardFile string
+	// Witnesses, if set, cosign every checkpoint before its receipts are
+	// released (C2SP tlog-witness): after a batch is committed and its
+	// checkpoint is in the guard, the Log asks every witness in parallel,
+	// each from the size it last cosigned, and puts the cosignature lines
+	// that verify under the witness's key into the receipts' checkpoint
+	// and into what Log.Checkpoint serves. If the quorum (WitnessPolicy or
+	// WitnessThreshold) is not met within WitnessTimeout, the batch's
+	// appends fail with a *WitnessQuorumError (ErrWitnessQuorum): the
+	// entries stay stored, and appending them again returns their
+	// receipts (Existed) once the witnesses cosign. Default: none; receipts
+	// then carry only the log's signature.
+	Witnesses []LogWitness
+	// WitnessPolicy, if set, is the quorum of Witnesses a checkpoint
+	// needs (C2SP tlog-policy, see ParsePolicy); every witness of
+	// Witnesses must be one of its witnesses. Default: WitnessThreshold.
+	WitnessPolicy *Policy
+	// WitnessThreshold is the number of Witnesses that must cosign when
+	// WitnessPolicy is nil. Zero means all of them.
+	WitnessThreshold int
+	// WitnessTimeout bounds one round of asking the witnesses to cosign a
+	// checkpoint. Default DefaultWitnessTimeout.
+	WitnessTimeout time.Duration
 	// Logger receives operational logs (never entry contents). Nil is silent.
 	Logger *slog.Logger
 }

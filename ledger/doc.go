@@ -25,7 +25,13 @@
 // back-date entries, or show different histories to different clients.
 // Signatures make alteration detectable, consistency proofs make rewriting
 // history detectable, and witness cosignatures (k of n, [VerifierConfig])
-// make split views detectable by clients that require them.
+// make split views detectable by clients that require them. A Log
+// configured with witnesses (Config.Witnesses, reached over C2SP
+// tlog-witness by package ledger/witness, with a threshold or a C2SP
+// tlog-policy quorum, see [ParsePolicy]) releases a receipt only after the
+// quorum cosigned its checkpoint, so a receipt alone proves that k
+// independent parties saw the same history; below the quorum, appends fail
+// with [*WitnessQuorumError] and the entries stay stored.
 //
 // Time is the log's, not the writer's: [Log.Append] refuses entries dated
 // more than Config.MaxClockSkew from its clock in either direction, and
@@ -54,7 +60,9 @@
 // (https://c2sp.org/tlog-tiles). Checkpoints are C2SP tlog-checkpoint signed
 // notes (https://c2sp.org/tlog-checkpoint) with Ed25519 keys, readable by
 // golang.org/x/mod/sumdb/note. Cosignatures follow C2SP tlog-cosignature
-// (https://c2sp.org/tlog-cosignature) and receipts C2SP tlog-proof
+// (https://c2sp.org/tlog-cosignature), Ed25519 only (see SPEC.md on
+// ML-DSA-44), witness policies C2SP tlog-policy
+// (https://c2sp.org/tlog-policy) and receipts C2SP tlog-proof
 // (https://c2sp.org/tlog-proof). The entry encoding is versioned and
 // specified, with test vectors, in SPEC.md beside this package.
 //

@@ -41,6 +41,9 @@ type Log struct {
 	// ownGuard says Close closes it (a default FileGuard).
 	guard    CheckpointGuard
 	ownGuard io.Closer
+	// cosign collects witness cosignatures (see Config.Witnesses); nil
+	// without witnesses.
+	cosign *cosigning
 
 	// mu guards the fields below. They are written by Open and by the
 	// sequencer after each commit, read by sign (called by the store
@@ -137,6 +140,10 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, err
 	}
 	if err := l.checkStore(ctx); err != nil {
+		l.closeGuard()
+		return nil, err
+	}
+	if l.cosign, err = newCosigning(cfg, cfg.Signer.PublicKey(), l.head.Size, l.store.ConsistencyProof); err != nil {
 		l.closeGuard()
 		return nil, err
 	}
@@ -267,9 +274,10 @@ func (l *Log) fill(batch *[]*appendReq) {
 	}
 }
 
-// commit integrates one batch, records its checkpoint in the guard and
-// wakes its callers. No receipt is released before the guard holds the
-// batch's checkpoint.
+// commit integrates one batch, records its checkpoint in the guard, has
+// the witnesses cosign it (if any) and wakes its callers. No receipt is
+// released before the guard holds the batch's checkpoint and, with
+// witnesses, before their quorum cosigned it.
 func (l *Log) commit(batch []*appendReq) {
 	leaves := make([]Leaf, len(batch))
 	for i, r := range batch {
@@ -281,6 +289,9 @@ func (l *Log) commit(batch []*appendReq) {
 	}
 	if err == nil {
 		err = l.advanceGuard(res.Head, res.Checkpoint)
+	}
+	if err == nil && l.cosign != nil {
+		res.Checkpoint, err = l.cosignBatch(res.Checkpoint)
 	}
 	if err != nil {
 		l.logger.Error("ledger: append batch failed", "entries", len(batch), "error", err)
@@ -390,18 +401,25 @@ func (l *Log) ConsistencyProof(ctx context.Context, m, n uint64) ([]merkle.Hash,
 }
 
 // Checkpoint returns the latest signed checkpoint (a C2SP tlog-checkpoint
-// note), or ErrEmptyLog.
+// note), or ErrEmptyLog. With Config.Witnesses, it is the latest
+// checkpoint that met the witness quorum, with the cosignatures (see
+// cosignedCheckpoint).
 func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
 	if l.closed.Load() {
 		return nil, ErrClosed
+	}
+	if l.cosign != nil {
+		return l.cosignedCheckpoint(ctx)
 	}
 	return l.store.Checkpoint(ctx)
 }
 
 // Receipt returns a receipt for the entry at index against the latest
-// checkpoint.
+// checkpoint. With Config.Witnesses, that checkpoint carries the witness
+// quorum's cosignatures, collected now if they were not (an error wrapping
+// ErrWitnessQuorum if the witnesses do not cosign).
 func (l *Log) Receipt(ctx context.Context, index uint64) (*Receipt, error) {
-	cp, err := l.Checkpoint(ctx)
+	cp, err := l.receiptCheckpoint(ctx)
 	if err != nil {
 		return nil, err
 	}

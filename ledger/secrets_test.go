@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/ledger/tinksigner"
 	"github.com/stretchr/testify/require"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/signature"
@@ -87,7 +88,7 @@ func TestKeyHoldersPrintOnlyPublicParts(t *testing.T) {
 	// A Signer from a Tink keyset: the key stays in the handle.
 	h, err := keyset.NewHandle(signature.ED25519KeyWithoutPrefixTemplate())
 	require.NoError(t, err)
-	tinkSigner, tinkVkey, err := ledger.NewTinkSigner(h, "print.example/tink")
+	tinkSigner, tinkVkey, err := tinksigner.New(h, "print.example/tink")
 	require.NoError(t, err)
 	printed = printEveryWay(tinkSigner)
 	require.Contains(t, printed, tinkVkey)

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
@@ -8,17 +9,14 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/tink-crypto/tink-go/v2/keyset"
-	"github.com/tink-crypto/tink-go/v2/signature"
-	tinked25519 "github.com/tink-crypto/tink-go/v2/signature/ed25519"
 	"golang.org/x/mod/sumdb/note"
 )
 
 // CheckpointSigner is what a [Log] signs checkpoints with: an Ed25519 note
 // signer whose public key is known, so that the log can also timestamp its
 // checkpoints (see [Signer]) and check, when it opens a store, that the
-// stored checkpoint was signed by this very key. [NewSigner] and
-// [NewTinkSigner] return one.
+// stored checkpoint was signed by this very key. [NewSigner],
+// [NewSignerFunc] and package ledger/tinksigner return one.
 type CheckpointSigner interface {
 	note.Signer
 	// PublicKey returns the Ed25519 public key of the signer (a copy).
@@ -30,7 +28,9 @@ type CheckpointSigner interface {
 // timestamp line (a C2SP tlog-cosignature/v1 by the same key, type 0x04,
 // see SPEC.md). The private key never leaves it: String, GoString, Format
 // and LogValue show the key name, key ID and public key only. It is safe
-// for concurrent use.
+// for concurrent use. Make one with NewSigner (a note signer key),
+// NewSignerFunc (a key held elsewhere) or ledger/tinksigner (a Tink
+// keyset).
 type Signer struct {
 	name string
 	hash uint32
@@ -117,49 +117,24 @@ func (s *Signer) Format(f fmt.State, _ rune) { fmt.Fprint(f, s.String()) }
 // LogValue logs the public verifier key only.
 func (s *Signer) LogValue() slog.Value { return slog.StringValue(s.vkey) }
 
-// NewTinkSigner returns a checkpoint signer named name whose signatures are
-// made by the primary key of h, and the verifier key to publish. The
-// primary key MUST be an Ed25519 key with the RAW output prefix (Tink
-// template ED25519KeyWithoutPrefixTemplate), so that its signatures are
-// plain RFC 8032 signatures of the note text; any other key type or prefix
-// is refused. The key material stays inside the handle.
-func NewTinkSigner(h *keyset.Handle, name string) (*Signer, string, error) {
-	if h == nil {
-		return nil, "", errors.New("ledger: nil Tink keyset handle")
+// NewSignerFunc returns a checkpoint signer named name for an Ed25519 key
+// held elsewhere (a KMS, an HSM, a Tink keyset: see package
+// ledger/tinksigner): sign must return plain RFC 8032 Ed25519 signatures of
+// its argument by the private key of pub. A probe signature is made and
+// checked first, so a sign function of another algorithm or key is
+// refused here rather than producing checkpoints nobody can verify.
+func NewSignerFunc(name string, pub ed25519.PublicKey, sign func(msg []byte) ([]byte, error)) (*Signer, error) {
+	if len(pub) != ed25519.PublicKeySize || sign == nil {
+		return nil, fmt.Errorf("%w: an Ed25519 public key and a sign function are required", ErrInvalidConfig)
 	}
-	entry, err := h.Primary()
+	s, err := newSigner(name, ed25519.PublicKey(bytes.Clone(pub)), sign)
 	if err != nil {
-		return nil, "", fmt.Errorf("ledger: Tink keyset has no primary key: %w", err)
+		return nil, err
 	}
-	priv, ok := entry.Key().(*tinked25519.PrivateKey)
-	if !ok {
-		return nil, "", errors.New("ledger: Tink primary key is not an Ed25519 private key")
-	}
-	params, ok := priv.Parameters().(*tinked25519.Parameters)
-	if !ok || params.Variant() != tinked25519.VariantNoPrefix {
-		return nil, "", errors.New("ledger: Tink Ed25519 key must use the RAW output prefix")
-	}
-	pubKey, err := priv.PublicKey()
-	if err != nil {
-		return nil, "", fmt.Errorf("ledger: Tink public key: %w", err)
-	}
-	pub, ok := pubKey.(*tinked25519.PublicKey)
-	if !ok {
-		return nil, "", errors.New("ledger: Tink public key is not Ed25519")
-	}
-	prim, err := signature.NewSigner(h)
-	if err != nil {
-		return nil, "", fmt.Errorf("ledger: Tink signer: %w", err)
-	}
-	s, err := newSigner(name, ed25519.PublicKey(pub.KeyBytes()), prim.Sign)
-	if err != nil {
-		return nil, "", err
-	}
-	// Refuse a primitive whose output is not a plain Ed25519 signature.
-	probe := []byte("healthledger/tink-signer-probe/v1\n")
+	probe := []byte("healthledger/signer-probe/v1\n")
 	sig, err := s.Sign(probe)
 	if err != nil || !ed25519.Verify(s.pub, probe, sig) {
-		return nil, "", errors.New("ledger: Tink signer does not produce plain Ed25519 signatures")
+		return nil, errors.New("ledger: the sign function does not produce Ed25519 signatures by the given public key")
 	}
-	return s, s.vkey, nil
+	return s, nil
 }

@@ -21,7 +21,7 @@ type VerifierConfig struct {
 	// Origin is the origin line the log's checkpoints must carry.
 	Origin string
 	// LogKey is the log's note verifier key, as returned by GenerateKey or
-	// NewTinkSigner.
+	// Signer.VerifierKey.
 	LogKey string
 	// Witnesses are the cosigner verifier keys (tlog-cosignature v1
 	// Ed25519 vkeys, see GenerateCosignerKey) whose cosignatures count
@@ -32,6 +32,12 @@ type VerifierConfig struct {
 	// of Witnesses (none if Witnesses is empty); it may not be negative or
 	// exceed len(Witnesses).
 	WitnessThreshold int
+	// Policy, if set, decides which witness cosignatures a checkpoint
+	// needs: a C2SP tlog-policy quorum (see ParsePolicy) over the policy's
+	// witnesses, instead of WitnessThreshold of Witnesses, which must then
+	// be empty and zero. If the policy lists logs, LogKey must be one of
+	// them. Default: none.
+	Policy *Policy
 	// Trusted is an optional signed checkpoint to start from, verified like
 	// any other. Default: none; the first checkpoint given to Advance is
 	// then trusted on first use.
@@ -79,12 +85,14 @@ func (e *InconsistencyError) Unwrap() []error {
 }
 
 // QuorumError reports a checkpoint cosigned by fewer witnesses than the
-// configured threshold. It wraps ErrBadSignature.
+// configured threshold, or by witnesses that do not meet the configured
+// policy's quorum. It wraps ErrBadSignature.
 type QuorumError struct {
 	// Valid is the number of distinct configured witnesses whose
 	// cosignature verified.
 	Valid int
-	// Required is the configured threshold.
+	// Required is the configured threshold; for a policy, the smallest
+	// number of witnesses that can meet its quorum.
 	Required int
 }
 
@@ -109,6 +117,7 @@ type Verifier struct {
 	logTime   *CosignatureVerifier // the log's timestamp line
 	witnesses []*CosignatureVerifier
 	threshold int
+	policy    *Policy // if set, replaces witnesses and threshold
 	skew      time.Duration
 
 	// mu guards the fields below.
@@ -156,6 +165,11 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		cfg.MaxClockSkew = DefaultMaxClockSkew
 	}
 	v := &Verifier{origin: cfg.Origin, logKeys: note.VerifierList(logV), logTime: logTime, skew: cfg.MaxClockSkew}
+	if cfg.Policy != nil {
+		if err := v.usePolicy(cfg); err != nil {
+			return nil, err
+		}
+	}
 	for _, k := range cfg.Witnesses {
 		w, err := NewCosignatureVerifier(k)
 		if err != nil {
@@ -174,7 +188,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	switch {
 	case cfg.WitnessThreshold < 0 || cfg.WitnessThreshold > len(v.witnesses):
 		return nil, fieldErr(ErrMalformed, "witness threshold", fmt.Sprintf("not between 0 and %d", len(v.witnesses)))
-	case cfg.WitnessThreshold == 0:
+	case cfg.WitnessThreshold == 0 && cfg.Policy == nil:
 		v.threshold = len(v.witnesses)
 	default:
 		v.threshold = cfg.WitnessThreshold
@@ -187,6 +201,21 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		v.trusted, v.trustedCP = bytes.Clone(cfg.Trusted), cp
 	}
 	return v, nil
+}
+
+// usePolicy checks and sets cfg.Policy.
+func (v *Verifier) usePolicy(cfg VerifierConfig) error {
+	p := cfg.Policy
+	switch {
+	case len(cfg.Witnesses) > 0 || cfg.WitnessThreshold != 0:
+		return fieldErr(ErrMalformed, "policy", "set either Policy or Witnesses and WitnessThreshold, not both")
+	case !p.hasLogKey(cfg.LogKey):
+		return fieldErr(ErrMalformed, "policy", "the log key is not one of the policy's logs")
+	case p.witnessIndex(logPublicKey(cfg.LogKey)) >= 0:
+		return fieldErr(ErrMalformed, "policy", "the log's own key cannot be a witness")
+	}
+	v.policy = p
+	return nil
 }
 
 // logPublicKey returns the Ed25519 public key of a note verifier key that
@@ -222,7 +251,11 @@ func (v *Verifier) open(signed []byte) (Checkpoint, time.Time, error) {
 	if err != nil {
 		return Checkpoint{}, time.Time{}, err
 	}
-	if v.threshold > 0 {
+	if v.policy != nil {
+		if _, err := v.policy.VerifyCosignatures(signed); err != nil {
+			return Checkpoint{}, time.Time{}, err
+		}
+	} else if v.threshold > 0 {
 		cosigs, err := VerifyCosignatures(signed, v.witnesses)
 		if err != nil {
 			return Checkpoint{}, time.Time{}, err

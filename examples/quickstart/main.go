@@ -192,7 +192,7 @@ type demoKeys struct {
 
 // loadOrCreateKeys keeps the demo's keys in files next to the database. A
 // real deployment keeps the signing key in a Tink keyset under a KMS key
-// (see ledger.NewTinkSigner) and never in a plain file.
+// (see package ledger/tinksigner) and never in a plain file.
 func loadOrCreateKeys(dir string) (*demoKeys, error) {
 	skPath, vkPath, tagPath := filepath.Join(dir, "signer.key"), filepath.Join(dir, "verifier.key"), filepath.Join(dir, "subject-tag.secret")
 	sk, err1 := os.ReadFile(skPath)
