@@ -273,17 +273,32 @@ func (r *Registry) entry(ctx context.Context, kind ledger.Kind, patient, writer 
 			return nil, fmt.Errorf("consent: sealing: %w", err)
 		}
 	}
-	return &ledger.Entry{Kind: kind, Subject: tag, Writer: writer, Time: at, Digest: bodyDigest(body), Body: body}, nil
+	// The body is the entry's payload, kept beside the tree: the leaf holds
+	// only a salted commitment to it, and erasure can delete it.
+	e := &ledger.Entry{Kind: kind, Subject: tag, Writer: writer, Time: at, Digest: bodyDigest(body)}
+	if err := e.SetPayload(body); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
+// open returns the opened body of e: its payload (or, for an entry written
+// before payloads were kept beside the tree, its body), unsealed.
 func (r *Registry) open(ctx context.Context, e *ledger.Entry) ([]byte, error) {
-	if bodyDigest(e.Body) != e.Digest {
+	body := e.Body
+	if e.PayloadCommitment != (ledger.Commitment{}) {
+		if e.Payload == nil {
+			return nil, invalid("payload", ErrMalformed)
+		}
+		body = e.Payload.Data
+	}
+	if bodyDigest(body) != e.Digest {
 		return nil, invalid("digest", ErrMalformed)
 	}
 	if r.cfg.Sealer == nil {
-		return e.Body, nil
+		return body, nil
 	}
-	b, err := r.cfg.Sealer.Open(ctx, e.Subject, bodyAssociatedData(e.Kind, e.Time), e.Body)
+	b, err := r.cfg.Sealer.Open(ctx, e.Subject, bodyAssociatedData(e.Kind, e.Time), body)
 	if err != nil {
 		return nil, fmt.Errorf("consent: opening body: %w", err)
 	}

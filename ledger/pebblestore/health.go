@@ -59,6 +59,15 @@ func (h *health) setCorrupt(err error) {
 	}
 }
 
+// setFatal records a failure that leaves the store unusable.
+func (h *health) setFatal(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fatal == nil {
+		h.fatal = err
+	}
+}
+
 // eventListener returns Pebble's event hooks: corruption is recorded and
 // logged instead of ending the process (Pebble's default DataCorruption
 // calls Logger.Fatalf), and the read or compaction that met it fails with

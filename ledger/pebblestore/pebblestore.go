@@ -97,6 +97,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -172,7 +173,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		cache.Unref()
 		return nil, fmt.Errorf("pebblestore: opening %s: %w", cfg.Dir, err)
 	}
-	b := &backend{db: db, cache: cache, sync: pebble.Sync, health: h}
+	b := &backend{db: db, dir: cfg.Dir, opts: opts, cache: cache, sync: pebble.Sync, health: h}
 	if cfg.NoSync {
 		b.sync = pebble.NoSync
 	}
@@ -214,6 +215,8 @@ const (
 	prefixHash    = 'h'
 	prefixSubject = 's'
 	prefixTile    = 't'
+	prefixPayload = 'p' // payload beside the leaf, by index
+	prefixErased  = 'x' // erased payload: index -> erasure entry index
 	keyHead       = 'H'
 	keyCheckpoint = 'C'
 )
@@ -235,6 +238,13 @@ func subjectKey(s ledger.SubjectTag, index uint64) []byte {
 	return k
 }
 
+func indexKey(prefix byte, index uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = prefix
+	binary.BigEndian.PutUint64(k[1:], index)
+	return k
+}
+
 func tileKey(id merkle.TileID) []byte {
 	k := make([]byte, 10)
 	k[0] = prefixTile
@@ -244,7 +254,13 @@ func tileKey(id merkle.TileID) []byte {
 }
 
 type backend struct {
+	// dbMu guards db: every call holds it for reading; an erasure holds it
+	// for writing while it closes and reopens the database (see
+	// ErasePayloads).
+	dbMu   sync.RWMutex
 	db     *pebble.DB
+	dir    string
+	opts   *pebble.Options
 	cache  *pebble.Cache // released by Close, after the database
 	sync   *pebble.WriteOptions
 	health *health
@@ -254,6 +270,11 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 	// A store Pebble reported corrupt or failed takes no more writes.
 	if err := b.health.err(); err != nil {
 		return err
+	}
+	b.dbMu.RLock()
+	defer b.dbMu.RUnlock()
+	if b.db == nil {
+		return b.health.err()
 	}
 	batch := b.db.NewBatch()
 	defer batch.Close()
@@ -266,6 +287,11 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 			batch.Set(subjectKey(l.Subject, l.Index), nil, nil),
 		); err != nil {
 			return err
+		}
+		if l.Payload != nil {
+			if err := batch.Set(indexKey(prefixPayload, l.Index), l.Payload, nil); err != nil {
+				return err
+			}
 		}
 	}
 	for _, t := range c.Tiles {
@@ -292,6 +318,11 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 
 // get returns a copy of the value of key, or an error wrapping ErrNotFound.
 func (b *backend) get(key []byte) ([]byte, error) {
+	b.dbMu.RLock()
+	defer b.dbMu.RUnlock()
+	if b.db == nil {
+		return nil, b.health.err()
+	}
 	v, closer, err := b.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, ledger.ErrNotFound
@@ -332,6 +363,11 @@ func (b *backend) ReadLeaf(ctx context.Context, index uint64) ([]byte, error) {
 }
 
 func (b *backend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, error) {
+	b.dbMu.RLock()
+	defer b.dbMu.RUnlock()
+	if b.db == nil {
+		return 0, b.health.err()
+	}
 	v, closer, err := b.db.Get(hashKey(h))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, fmt.Errorf("%w: leaf hash", ledger.ErrNotFound)
@@ -358,6 +394,11 @@ func (b *backend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start ui
 	lo := subjectKey(s, start)
 	hi := subjectKey(s, ^uint64(0))
 	hi = append(hi, 0)
+	b.dbMu.RLock()
+	defer b.dbMu.RUnlock()
+	if b.db == nil {
+		return nil, b.health.err()
+	}
 	it, err := b.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
 		return nil, wrap(err)
@@ -375,6 +416,12 @@ func (b *backend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start ui
 }
 
 func (b *backend) Close() error {
+	b.dbMu.Lock()
+	defer b.dbMu.Unlock()
+	if b.db == nil {
+		b.cache.Unref()
+		return nil
+	}
 	err := b.db.Close()
 	b.cache.Unref()
 	return err
