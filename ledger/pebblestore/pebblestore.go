@@ -79,9 +79,25 @@
 // entries), read from the level-0 tiles at Open, so that deduplicating a
 // new entry needs no disk read; and up to Config.TileCacheSize full tiles.
 //
+// # Erasure
+//
+// ErasePayloads deletes the payloads in one synced batch with a record of
+// the erasure per index, flushes, compacts the payload key range so that
+// every table is rewritten without them, and closes and reopens the
+// database: Pebble keeps obsolete write-ahead logs to reuse them (a reused
+// log is overwritten only as far as new writes reach) and deletes them only
+// when it opens, so without the reopen erased bytes stay in those files
+// (TestErasedPayloadsLeaveNoBytesOnDisk). Reads and commits wait for the
+// erasure. Not reached: file system journals and snapshots, SSD blocks the
+// drive remapped, backups, and the checkpoint guard (which holds no
+// payload). Seal payloads, so that destroying the subject's key makes any
+// such copy unreadable.
+//
 // # Key layout
 //
 //	'e' || index (8 bytes BE)              -> leaf bytes
+//	'p' || index (8 bytes BE)              -> payload (salt || data)
+//	'x' || index (8 bytes BE)              -> erased by (index, 8 bytes BE)
 //	'h' || leaf hash (32)                  -> index (8 bytes BE)
 //	's' || subject tag (32) || index (8)   -> empty
 //	't' || tile level (1) || tile index (8) -> tile (tilestore.EncodeTile)
