@@ -141,7 +141,7 @@ func (r *Registry) accessRecord(ctx context.Context, e *ledger.Entry) (*AccessRe
 	if err != nil {
 		return nil, err
 	}
-	if r.cfg.SubjectTag(rec.Request.Patient) != e.Subject {
+	if tag, err := r.SubjectTag(rec.Request.Patient); err != nil || tag != e.Subject {
 		return nil, invalid("subject", ErrMalformed)
 	}
 	return rec, nil
@@ -167,7 +167,10 @@ type AccessReportItem struct {
 // Entries under the patient's tag that do not verify are skipped.
 func (r *Registry) AccessReport(ctx context.Context, patient string) ([]AccessReportItem, error) {
 	const page = 256
-	tag := r.cfg.SubjectTag(patient)
+	tag, err := r.SubjectTag(patient)
+	if err != nil {
+		return nil, err
+	}
 	var out []AccessReportItem
 	for start := uint64(0); start < math.MaxUint64; {
 		idx, err := r.cfg.Log.BySubject(ctx, tag, start, page)

@@ -43,6 +43,16 @@
 // A [Decision] names the consents (by [ID]) and the provision paths it
 // relied on.
 //
+// The index files each consent's top-level provisions by actor, code,
+// data class, purpose of use, action or (under a denial) label, and
+// consents with grantees by grantee, so a decision evaluates only the
+// consents and provisions that can matter to the request; the others
+// answer their base decision. Its cost grows with those and with the
+// number of consents the decision cites, not with all of the patient's
+// consents. Provisions filed under none of these (only labels under a
+// permit, periods, data periods, resources), and consents with a period
+// but no grantees, are visited by every request.
+//
 // # Ledger
 //
 // A [Registry] keeps consents on a ledger (see SPEC.md for the entries):
@@ -65,9 +75,26 @@
 // decisions that went through Authorize appear in the access report. A
 // holder of a patient key that was later revoked can date a grant before
 // the key's revocation; how far back depends on the ledger (see Ordering
-// below). Without a
-// [Sealer], consent and access bodies are readable by anyone who can read
-// the log; with one, readers see only kinds, subject tags and times.
+// below).
+//
+// # Privacy
+//
+// A Registry seals every consent and access body with its [Sealer] (a
+// *privacy.Vault: a data key per patient, wrapped by a KMS key, the body
+// bound to its entry's kind and time) and files a patient's entries under
+// a keyed tag from its [Tagger] (a *privacy.Tagger), which only the
+// deployment can compute from a DID. Readers of the log see kinds, keyed
+// tags, times and the writer of each entry: an access entry names the
+// recording service, never the patient, the actor, the resource or the
+// purpose. A grant or revocation names its writer, the patient's DID, so
+// that anyone can check the patient's signature; a deployment that must
+// keep patients' DIDs off the log gives each patient a DID for that
+// deployment alone. Erasing a patient's key (privacy.Vault.EraseSubject)
+// makes all their bodies unreadable: their consents then no longer count
+// (decisions fall back to the no-consent default) and their access
+// records no longer open. Storing bodies in clear or tagging with the
+// public DID takes the visibly named RegistryConfig.InsecureClearBodies
+// and InsecurePublicTags, for tests and demos.
 //
 // # Ordering
 //

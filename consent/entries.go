@@ -2,6 +2,7 @@ package consent
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 
 	"time"
 
@@ -33,6 +34,24 @@ const (
 
 // bodyDigest is the Digest of a consent entry: a hash of the body as
 // stored (sealed or not), so that it reveals nothing a sealed body hides.
+// bodyAssociatedData is what a sealed body is bound to besides its subject
+// (which the Sealer binds itself): its entry's kind and time, so that a
+// sealed body copied into another entry does not open. The writer is not
+// bound: an access entry's writer is set when the recorder signs, after
+// sealing; the writer's signature covers the sealed body anyway. (The
+// digest hashes the sealed body and the log index is not known before the
+// append, so neither can be bound.)
+func bodyAssociatedData(kind ledger.Kind, at time.Time) []byte {
+	b := make([]byte, 0, 4+len(bodyADDomain)+2+8)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(bodyADDomain)))
+	b = append(b, bodyADDomain...)
+	b = binary.BigEndian.AppendUint16(b, uint16(kind))
+	return binary.BigEndian.AppendUint64(b, uint64(at.UnixNano()))
+}
+
+// bodyADDomain separates consent bodies' associated data from any other.
+const bodyADDomain = "healthledger/consent-body/v1"
+
 func bodyDigest(body []byte) ledger.Digest {
 	h := sha256.New()
 	h.Write([]byte(entryDigestDomain))

@@ -47,6 +47,9 @@ type Evaluator struct {
 // immutable once published.
 type patientIndex struct {
 	consents []compiledConsent
+	// slots routes a request to the consents and provisions that can
+	// matter to it (see index.go).
+	slots slotIndex
 	// state is the consent state (see AccessRecord.ConsentState) the
 	// index was compiled from, when a Registry built it.
 	state uint64
@@ -149,6 +152,7 @@ func compilePatient(cs []Consent) (*patientIndex, error) {
 		cc.root.children = compileProvisions(c.Provisions, "")
 		idx.consents = append(idx.consents, cc)
 	}
+	idx.slots.build(idx.consents)
 	return idx, nil
 }
 
@@ -300,33 +304,50 @@ func (c *compiledConsent) applies(r *preparedRequest) bool {
 // indeterminate. redact collects labels of deny provisions that match the
 // request except for its labels.
 func (p *compiledProvision) eval(r *preparedRequest, eff Effect, redact *uint64) (Effect, *compiledProvision, bool) {
-	result, by := eff, p
-	matchedAny := false
+	s := evalState{result: eff, by: p}
 	for i := range p.children {
-		ch := &p.children[i]
-		m := ch.match(r)
-		if m == indeterminate {
-			return Deny, ch, true
+		if s.step(&p.children[i], r, eff, redact); s.ind {
+			break
 		}
-		if m == noMatch {
-			if eff == Permit && ch.labels != 0 && ch.labels&r.labels == 0 &&
-				(ch.actions == 0 || ch.actions&r.action != 0) &&
-				(ch.purposes == 0 || ch.purposes&r.purpose != 0) &&
-				ch.matchRest(r) != noMatch { // indeterminate: redact, to be safe
-				*redact |= ch.labels
-			}
-			continue
-		}
-		res, b, ind := ch.eval(r, eff.flip(), redact)
-		if ind {
-			return Deny, b, true
-		}
-		if !matchedAny || res == Deny && result != Deny {
-			result, by = res, b
-		}
-		matchedAny = true
 	}
-	return result, by, false
+	return s.result, s.by, s.ind
+}
+
+// evalState is the state of eval over the children of one provision
+// (or of a consent's root) whose own decision is eff.
+type evalState struct {
+	result     Effect
+	by         *compiledProvision
+	matchedAny bool
+	ind        bool // indeterminate: result is Deny, by the provision that could not be evaluated
+}
+
+// step evaluates the child ch. A child that neither matches nor asks for
+// a redaction leaves s unchanged: the index skips only such children.
+func (s *evalState) step(ch *compiledProvision, r *preparedRequest, eff Effect, redact *uint64) {
+	m := ch.match(r)
+	if m == indeterminate {
+		s.result, s.by, s.ind = Deny, ch, true
+		return
+	}
+	if m == noMatch {
+		if eff == Permit && ch.labels != 0 && ch.labels&r.labels == 0 &&
+			(ch.actions == 0 || ch.actions&r.action != 0) &&
+			(ch.purposes == 0 || ch.purposes&r.purpose != 0) &&
+			ch.matchRest(r) != noMatch { // indeterminate: redact, to be safe
+			*redact |= ch.labels
+		}
+		return
+	}
+	res, b, ind := ch.eval(r, eff.flip(), redact)
+	if ind {
+		s.result, s.by, s.ind = Deny, b, true
+		return
+	}
+	if !s.matchedAny || res == Deny && s.result != Deny {
+		s.result, s.by = res, b
+	}
+	s.matchedAny = true
 }
 
 // Decide decides a request. It allocates the returned Decision; use
@@ -372,38 +393,6 @@ func (e *Evaluator) decide(idx *patientIndex, r *Request, d *Decision) error {
 		}
 	}
 	return nil
-}
-
-// combine applies the deny-wins rule over the patient's consents and
-// fills d.Basis with the consents the result relies on.
-func (e *Evaluator) combine(idx *patientIndex, pr *preparedRequest, d *Decision) (Effect, Reason, uint64) {
-	effect, reason := NoConsent, ReasonNoConsentDefault
-	var redact uint64
-	for i := range idx.consents {
-		c := &idx.consents[i]
-		if !c.applies(pr) {
-			continue
-		}
-		var cr uint64
-		res, by, ind := c.root.eval(pr, c.decision, &cr)
-		b := Basis{Consent: c.id, Path: by.path, Effect: res}
-		switch {
-		case res == Deny && effect != Deny:
-			// The first denial: drop the permits gathered so far.
-			d.Basis = append(d.Basis[:0], b)
-			effect, reason = Deny, ReasonConsent
-		case res == Deny || res == Permit && effect != Deny:
-			d.Basis = append(d.Basis, b)
-			if effect == NoConsent {
-				effect, reason = Permit, ReasonConsent
-			}
-			redact |= cr
-		}
-		if ind {
-			reason = ReasonIndeterminate
-		}
-	}
-	return effect, reason, redact
 }
 
 // breakGlass applies the emergency rules: an actor holding a role in

@@ -20,7 +20,7 @@ func patientConsents(n int) []Consent {
 }
 
 func BenchmarkDecideInto(b *testing.B) {
-	for _, n := range []int{1, 10, 100} {
+	for _, n := range []int{1, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("consents=%d", n), func(b *testing.B) {
 			ev, err := New(Config{}, patientConsents(n))
 			if err != nil {
@@ -52,5 +52,40 @@ func TestDecideIntoDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { _ = ev.DecideInto(&req, &d) })
 	if allocs != 0 {
 		t.Fatalf("DecideInto allocated %v times per call", allocs)
+	}
+}
+
+// BenchmarkDecideIntoWildcards is the index's worst case beside the
+// linear reference: every consent has a provision filed under nothing a
+// request lacks (a label under a Permit, which can ask for a redaction),
+// so every consent is visited.
+func BenchmarkDecideIntoWildcards(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		cs := make([]Consent, n)
+		for i := range cs {
+			cs[i] = active(Permit, Provision{Labels: []Label{LabelHIV}, Period: Period{Start: t2025.AddDate(0, 0, i)}})
+		}
+		ev, err := New(Config{}, cs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req := baseRequest()
+		for _, engine := range []struct {
+			name   string
+			decide func(*Request, *Decision) error
+		}{{"index", ev.DecideInto}, {"linear", ev.refDecide}} {
+			b.Run(fmt.Sprintf("engine=%s/consents=%d", engine.name, n), func(b *testing.B) {
+				var d Decision
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := engine.decide(&req, &d); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if !d.Allowed || len(d.Basis) != n || len(d.Obligations) != 1 {
+					b.Fatalf("unexpected decision %v", d.Effect)
+				}
+			})
+		}
 	}
 }

@@ -9,7 +9,10 @@ import (
 	"github.com/healthledger/healthledger/identity"
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/memstore"
+	"github.com/healthledger/healthledger/privacy"
 	"github.com/stretchr/testify/require"
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/keyset"
 )
 
 // didFixture is a did:hl identity on the test ledger.
@@ -69,6 +72,8 @@ func (f *didFixture) replaceDevice(t *testing.T, l *ledger.Log, at time.Time) *i
 // from the same ledger, which also requires every entry to be signed by
 // its writer.
 func TestWithRealDIDs(t *testing.T) {
+	var _ consent.Sealer = (*privacy.Vault)(nil)
+	var _ consent.Tagger = (*privacy.Tagger)(nil)
 	ctx := context.Background()
 	res, err := identity.NewResolver(identity.Config{})
 	require.NoError(t, err)
@@ -84,7 +89,18 @@ func TestWithRealDIDs(t *testing.T) {
 	start := time.Now().UTC().Add(-time.Minute)
 	pat := createDID(t, l, start)
 	ehr := createDID(t, l, start)
-	reg, err := consent.NewRegistry(consent.RegistryConfig{Log: l, Checker: res, Recorder: ehr.holder})
+	// Sealed bodies and keyed tags, as a deployment runs it.
+	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	require.NoError(t, err)
+	kek, err := aead.New(kh)
+	require.NoError(t, err)
+	vault, err := privacy.NewVault(privacy.VaultConfig{Origin: "consent.test/identity", KEK: kek, Keys: privacy.NewMemoryKeyStore()})
+	require.NoError(t, err)
+	th, err := privacy.NewTaggerKeyset()
+	require.NoError(t, err)
+	tagger, err := privacy.NewTagger(th, "consent.test/identity")
+	require.NoError(t, err)
+	reg, err := consent.NewRegistry(consent.RegistryConfig{Log: l, Checker: res, Recorder: ehr.holder, Sealer: vault, Tagger: tagger})
 	require.NoError(t, err)
 
 	team := "did:hl:team-cardio"
@@ -126,7 +142,7 @@ func TestWithRealDIDs(t *testing.T) {
 
 	// The grant signed before the rotation still counts on replay, and the
 	// recorded decision re-evaluates the same.
-	fresh, err := consent.NewRegistry(consent.RegistryConfig{Log: l, Checker: res})
+	fresh, err := consent.NewRegistry(consent.RegistryConfig{Log: l, Checker: res, Sealer: vault, Tagger: tagger})
 	require.NoError(t, err)
 	ids, _, err := fresh.Active(ctx, pat.did)
 	require.NoError(t, err)

@@ -42,14 +42,31 @@ type EntrySigner interface {
 
 // Sealer encrypts entry bodies under a per-subject key (envelope
 // encryption), so that the log holds no consent or access details in
-// clear. Open MUST fail on a body that was not sealed for the subject.
+// clear. The associated data binds a sealed body to its entry (kind and
+// time); Open MUST fail on a body that was not sealed for the
+// subject and the associated data. *privacy.Vault implements it, and its
+// EraseSubject makes every body of a subject unreadable.
 type Sealer interface {
-	Seal(ctx context.Context, subject ledger.SubjectTag, plaintext []byte) ([]byte, error)
-	Open(ctx context.Context, subject ledger.SubjectTag, sealed []byte) ([]byte, error)
+	Seal(ctx context.Context, subject ledger.SubjectTag, associatedData, plaintext []byte) ([]byte, error)
+	Open(ctx context.Context, subject ledger.SubjectTag, associatedData, sealed []byte) ([]byte, error)
 }
 
-// DefaultSubjectTag is the default tag of a patient's consent entries:
-// ledger.DeriveSubjectTag("consent", patientDID). It is deliberately not
+// Tagger derives keyed pseudonymous subject tags: a patient's tag is
+// Tag(TagNamespace, patientDID), computable only by the deployment that
+// holds the key, so a reader of the log cannot find a patient's entries
+// from their DID, nor link them across deployments. *privacy.Tagger
+// implements it.
+type Tagger interface {
+	Tag(namespace, identifier string) (ledger.SubjectTag, error)
+}
+
+// TagNamespace is the namespace of patients' consent and access tags.
+const TagNamespace = "consent"
+
+// DefaultSubjectTag is the unkeyed tag of a patient's consent entries,
+// used only with RegistryConfig.InsecurePublicTags:
+// ledger.DeriveSubjectTag("consent", patientDID). Anyone who knows a DID
+// can compute it and find every consent and access entry of the patient. It is deliberately not
 // the tag package identity files the DID's own operations under
 // (namespace "did"): a resolver reads every entry under that tag, and a
 // patient's grants and access records there would slow down, and past the
@@ -74,14 +91,20 @@ type RegistryConfig struct {
 	// Recorder signs access entries as the deciding service. Required by
 	// Authorize.
 	Recorder EntrySigner
-	// Sealer seals bodies. Nil: bodies are stored in clear, and anyone
-	// reading the log learns the consents and the accesses of each DID.
+	// Sealer seals consent and access bodies (a *privacy.Vault). Required
+	// unless InsecureClearBodies is set.
 	Sealer Sealer
-	// SubjectTag derives a patient's subject tag. Default
-	// DefaultSubjectTag. Use a keyed derivation (an HMAC under a deployment
-	// secret) to make a patient's entries unlinkable to their DID for
-	// readers of the log.
-	SubjectTag func(patient string) ledger.SubjectTag
+	// InsecureClearBodies stores bodies in clear: anyone reading the log
+	// then learns the consents and the accesses (who, what, why) of every
+	// tag. Only for tests and demos; it is an error together with Sealer.
+	InsecureClearBodies bool
+	// Tagger derives patients' subject tags (a *privacy.Tagger). Required
+	// unless InsecurePublicTags is set.
+	Tagger Tagger
+	// InsecurePublicTags tags entries with DefaultSubjectTag, which anyone
+	// who knows a patient's DID can compute. Only for tests and demos; it
+	// is an error together with Tagger.
+	InsecurePublicTags bool
 	// MaxClockSkew bounds how far from Now a submitted grant or revocation
 	// may be dated. Default DefaultMaxClockSkew.
 	MaxClockSkew time.Duration
@@ -134,11 +157,13 @@ type grant struct {
 
 // NewRegistry returns a Registry with no patient loaded.
 func NewRegistry(cfg RegistryConfig) (*Registry, error) {
-	if cfg.Log == nil || cfg.Checker == nil {
+	switch {
+	case cfg.Log == nil || cfg.Checker == nil:
 		return nil, fmt.Errorf("%w: RegistryConfig needs Log and Checker", ErrInvalidConfig)
-	}
-	if cfg.SubjectTag == nil {
-		cfg.SubjectTag = DefaultSubjectTag
+	case (cfg.Sealer == nil) == !cfg.InsecureClearBodies:
+		return nil, fmt.Errorf("%w: RegistryConfig needs a Sealer (or, for tests only, InsecureClearBodies), not both", ErrInvalidConfig)
+	case (cfg.Tagger == nil) == !cfg.InsecurePublicTags:
+		return nil, fmt.Errorf("%w: RegistryConfig needs a Tagger (or, for tests only, InsecurePublicTags), not both", ErrInvalidConfig)
 	}
 	if cfg.MaxClockSkew <= 0 {
 		cfg.MaxClockSkew = DefaultMaxClockSkew
@@ -200,7 +225,16 @@ func (r *Registry) Decide(req *Request) (*Decision, error) {
 }
 
 // SubjectTag returns the subject tag of a patient's entries.
-func (r *Registry) SubjectTag(patient string) ledger.SubjectTag { return r.cfg.SubjectTag(patient) }
+func (r *Registry) SubjectTag(patient string) (ledger.SubjectTag, error) {
+	if r.cfg.Tagger == nil {
+		return DefaultSubjectTag(patient), nil
+	}
+	tag, err := r.cfg.Tagger.Tag(TagNamespace, patient)
+	if err != nil {
+		return tag, fmt.Errorf("consent: subject tag: %w", err)
+	}
+	return tag, nil
+}
 
 func (r *Registry) debug(msg string, args ...any) {
 	if r.cfg.Logger != nil {
@@ -230,24 +264,41 @@ func (r *Registry) RevocationEntry(ctx context.Context, patient string, id ID, a
 }
 
 func (r *Registry) entry(ctx context.Context, kind ledger.Kind, patient, writer string, at time.Time, body []byte) (*ledger.Entry, error) {
-	tag := r.cfg.SubjectTag(patient)
+	tag, err := r.SubjectTag(patient)
+	if err != nil {
+		return nil, err
+	}
 	if r.cfg.Sealer != nil {
-		var err error
-		if body, err = r.cfg.Sealer.Seal(ctx, tag, body); err != nil {
+		if body, err = r.cfg.Sealer.Seal(ctx, tag, bodyAssociatedData(kind, at), body); err != nil {
 			return nil, fmt.Errorf("consent: sealing: %w", err)
 		}
 	}
-	return &ledger.Entry{Kind: kind, Subject: tag, Writer: writer, Time: at, Digest: bodyDigest(body), Body: body}, nil
+	// The body is the entry's payload, kept beside the tree: the leaf holds
+	// only a salted commitment to it, and erasure can delete it.
+	e := &ledger.Entry{Kind: kind, Subject: tag, Writer: writer, Time: at, Digest: bodyDigest(body)}
+	if err := e.SetPayload(body); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
+// open returns the opened body of e: its payload (or, for an entry written
+// before payloads were kept beside the tree, its body), unsealed.
 func (r *Registry) open(ctx context.Context, e *ledger.Entry) ([]byte, error) {
-	if bodyDigest(e.Body) != e.Digest {
+	body := e.Body
+	if e.PayloadCommitment != (ledger.Commitment{}) {
+		if e.Payload == nil {
+			return nil, invalid("payload", ErrMalformed)
+		}
+		body = e.Payload.Data
+	}
+	if bodyDigest(body) != e.Digest {
 		return nil, invalid("digest", ErrMalformed)
 	}
 	if r.cfg.Sealer == nil {
-		return e.Body, nil
+		return body, nil
 	}
-	b, err := r.cfg.Sealer.Open(ctx, e.Subject, e.Body)
+	b, err := r.cfg.Sealer.Open(ctx, e.Subject, bodyAssociatedData(e.Kind, e.Time), body)
 	if err != nil {
 		return nil, fmt.Errorf("consent: opening body: %w", err)
 	}
@@ -337,7 +388,10 @@ func (r *Registry) rebuildLocked(patient string, st *patientState) error {
 // skipped: anyone may append under a subject tag, and only valid ones count.
 func (r *Registry) scan(ctx context.Context, patient string, st *patientState, before uint64) error {
 	const page = 256
-	tag := r.cfg.SubjectTag(patient)
+	tag, err := r.SubjectTag(patient)
+	if err != nil {
+		return err
+	}
 	for {
 		idx, err := r.cfg.Log.BySubject(ctx, tag, st.next, page)
 		if err != nil {
@@ -371,7 +425,11 @@ func (r *Registry) scan(ctx context.Context, patient string, st *patientState, b
 // check verifies a grant or revocation against the patient's state. For a
 // grant it returns the decoded grant; for a revocation, the grant revoked.
 func (r *Registry) check(ctx context.Context, patient string, st *patientState, e *ledger.Entry) (grant, error) {
-	if e.Writer != patient || e.Subject != r.cfg.SubjectTag(patient) || len(e.Signature) == 0 {
+	tag, err := r.SubjectTag(patient)
+	if err != nil {
+		return grant{}, err
+	}
+	if e.Writer != patient || e.Subject != tag || len(e.Signature) == 0 {
 		return grant{}, ErrNotSignedByPatient
 	}
 	msg, err := e.SignedMessage()

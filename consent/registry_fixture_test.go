@@ -2,11 +2,8 @@ package consent
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"sync"
 	"testing"
@@ -14,7 +11,10 @@ import (
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/memstore"
+	"github.com/healthledger/healthledger/privacy"
 	"github.com/stretchr/testify/require"
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/keyset"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -90,31 +90,27 @@ func (f *fakeKeys) revoke(did string, t time.Time) {
 	}
 }
 
-// gcmSealer seals with AES-GCM under a key derived from the subject.
-type gcmSealer struct{ master [32]byte }
-
-func (s *gcmSealer) aead(subject ledger.SubjectTag) cipher.AEAD {
-	k := sha256.Sum256(append(s.master[:], subject[:]...))
-	b, _ := aes.NewCipher(k[:])
-	a, _ := cipher.NewGCM(b)
-	return a
+// newVault returns a real sealer: a privacy.Vault under a fresh local KEK,
+// with its data keys in memory.
+func newVault(t testing.TB) *privacy.Vault {
+	t.Helper()
+	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	require.NoError(t, err)
+	kek, err := aead.New(kh)
+	require.NoError(t, err)
+	v, err := privacy.NewVault(privacy.VaultConfig{Origin: testOrigin, KEK: kek, Keys: privacy.NewMemoryKeyStore()})
+	require.NoError(t, err)
+	return v
 }
 
-func (s *gcmSealer) Seal(_ context.Context, subject ledger.SubjectTag, pt []byte) ([]byte, error) {
-	a := s.aead(subject)
-	nonce := make([]byte, a.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	return a.Seal(nonce, nonce, pt, subject[:]), nil
-}
-
-func (s *gcmSealer) Open(_ context.Context, subject ledger.SubjectTag, ct []byte) ([]byte, error) {
-	a := s.aead(subject)
-	if len(ct) < a.NonceSize() {
-		return nil, errors.New("short")
-	}
-	return a.Open(nil, ct[:a.NonceSize()], ct[a.NonceSize():], subject[:])
+// newTagger returns a keyed tagger under a fresh PRF key.
+func newTagger(t testing.TB) *privacy.Tagger {
+	t.Helper()
+	h, err := privacy.NewTaggerKeyset()
+	require.NoError(t, err)
+	tg, err := privacy.NewTagger(h, testOrigin)
+	require.NoError(t, err)
+	return tg
 }
 
 // world is a ledger with a registry and DIDs for the tests.
@@ -149,8 +145,12 @@ func newWorld(t *testing.T, sealer Sealer) *world {
 	w.ehr = w.keys.newHolder(t, "did:hl:ehr-service", t2025)
 	w.cfg = RegistryConfig{
 		Log: l, Checker: w.keys, Recorder: w.ehr, Sealer: sealer,
+		InsecureClearBodies: sealer == nil, InsecurePublicTags: sealer == nil,
 		Evaluator: Config{BreakGlassRoles: []string{roleER}},
 		Now:       func() time.Time { return w.now },
+	}
+	if sealer != nil {
+		w.cfg.Tagger = newTagger(t)
 	}
 	w.reg, err = NewRegistry(w.cfg)
 	require.NoError(t, err)

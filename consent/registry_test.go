@@ -93,7 +93,7 @@ func TestGrantRevokeReplay(t *testing.T) {
 			ctx := context.Background()
 			var s Sealer
 			if sealed {
-				s = &gcmSealer{master: [32]byte{7}}
+				s = newVault(t)
 			}
 			w := newWorld(t, s)
 			req := w.request()
@@ -151,7 +151,7 @@ func TestGrantRevokeReplay(t *testing.T) {
 
 func TestAuthorizeReevaluateAndReport(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t, &gcmSealer{master: [32]byte{1}})
+	w := newWorld(t, newVault(t))
 	careID := w.submitGrant(careTeamOnly(Provision{Labels: []Label{LabelPsychiatry}}))
 
 	// The care team reads a note: permitted, with a PSY redaction.

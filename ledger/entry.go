@@ -81,9 +81,21 @@ type Entry struct {
 	Time time.Time
 	// Digest is the content digest.
 	Digest Digest
-	// Body is an optional payload, typically sealed (encrypted) by the
-	// writer. The ledger never interprets it. At most MaxBodySize bytes.
+	// Body is optional data in the leaf itself (encoding version 1): it is
+	// hashed into the tree and can never be removed, so it MUST hold
+	// nothing that may have to be erased. Use Payload for anything about a
+	// person. At most MaxBodySize bytes; empty when PayloadCommitment is set.
 	Body []byte
+	// PayloadCommitment, if not zero, commits the leaf (encoding version 2)
+	// to a payload kept beside the tree: see [Payload]. Set it with
+	// [Entry.SetPayload].
+	PayloadCommitment Commitment
+	// Payload is the payload the commitment is to. It is not part of the
+	// leaf: a Store keeps it beside the tree, Log.Entry returns it checked
+	// against the commitment, and erasure deletes it while every leaf,
+	// tile, checkpoint and receipt stays byte-identical. Nil when the
+	// entry has none, or when it was read from a leaf alone.
+	Payload *Payload
 	// Signature is the writer's optional signature over [Entry.SignedMessage].
 	// At most MaxSignatureSize bytes.
 	Signature []byte

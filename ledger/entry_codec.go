@@ -27,6 +27,10 @@ import (
 const (
 	// EntryVersion is the version byte of the entry encoding this package writes.
 	EntryVersion = 0x01
+	// EntryVersion2 is the version of entries whose payload is kept beside
+	// the tree: the leaf holds a commitment to it instead of a body (see
+	// SPEC.md, "Entry encoding v2").
+	EntryVersion2 = 0x02
 	// EntrySignatureDomain prefixes the message a writer signs, see
 	// [Entry.SignedMessage].
 	EntrySignatureDomain = "healthledger/entry-signature/v1\n"
@@ -93,6 +97,10 @@ func (e *Entry) validate(withSig bool) (int, error) {
 	if len(e.Body) > MaxBodySize {
 		return 0, tooLong("body", MaxBodySize)
 	}
+	v2 := e.PayloadCommitment != (Commitment{})
+	if v2 && len(e.Body) > 0 {
+		return 0, fieldErr(ErrInvalidEntry, "body", "an entry with a payload commitment has no body")
+	}
 	sigLen := 0
 	if withSig {
 		sigLen = len(e.Signature)
@@ -102,8 +110,12 @@ func (e *Entry) validate(withSig bool) (int, error) {
 	}
 	n := entryFixedSize +
 		uvarintLen(uint64(len(e.Writer))) + len(e.Writer) +
-		uvarintLen(uint64(len(e.Body))) + len(e.Body) +
 		uvarintLen(uint64(sigLen)) + sigLen
+	if v2 {
+		n += len(Commitment{})
+	} else {
+		n += uvarintLen(uint64(len(e.Body))) + len(e.Body)
+	}
 	if n > MaxEntrySize {
 		return 0, tooLong("entry", MaxEntrySize)
 	}
@@ -122,14 +134,14 @@ func checkWriter(n int, w string) error {
 	return nil
 }
 
-// MarshalBinary returns the version 1 encoding of e, the exact bytes of its
-// Merkle tree leaf. It fails with a *FieldError if e breaks a rule of the
+// MarshalBinary returns the encoding of e, the exact bytes of its Merkle
+// tree leaf: version 2 if e has a payload commitment, else version 1. It fails with a *FieldError if e breaks a rule of the
 // encoding (see SPEC.md). Every entry has exactly one encoding.
 func (e *Entry) MarshalBinary() ([]byte, error) {
 	return e.AppendBinary(nil)
 }
 
-// AppendBinary appends the version 1 encoding of e to b and returns the
+// AppendBinary appends the encoding of e to b and returns the
 // extended slice. It allocates only to grow b. On error b is returned
 // unchanged.
 func (e *Entry) AppendBinary(b []byte) ([]byte, error) {
@@ -141,17 +153,27 @@ func (e *Entry) appendEncoding(b []byte, withSig bool) ([]byte, error) {
 	if err != nil {
 		return b, err
 	}
+	v2 := e.PayloadCommitment != (Commitment{})
 	b = slices.Grow(b, n)
 	b = append(b, entryMagic...)
-	b = append(b, EntryVersion)
+	if v2 {
+		b = append(b, EntryVersion2)
+	} else {
+		b = append(b, EntryVersion)
+	}
 	b = binary.BigEndian.AppendUint16(b, uint16(e.Kind))
 	b = append(b, e.Subject[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Time.UnixNano()))
 	b = append(b, e.Digest[:]...)
+	if v2 {
+		b = append(b, e.PayloadCommitment[:]...)
+	}
 	b = binary.AppendUvarint(b, uint64(len(e.Writer)))
 	b = append(b, e.Writer...)
-	b = binary.AppendUvarint(b, uint64(len(e.Body)))
-	b = append(b, e.Body...)
+	if !v2 {
+		b = binary.AppendUvarint(b, uint64(len(e.Body)))
+		b = append(b, e.Body...)
+	}
 	if withSig {
 		b = binary.AppendUvarint(b, uint64(len(e.Signature)))
 		b = append(b, e.Signature...)
@@ -184,7 +206,7 @@ func (e *Entry) LeafHash() (merkle.Hash, error) {
 	return merkle.HashLeaf(b), nil
 }
 
-// UnmarshalEntry decodes a version 1 entry encoding. It accepts exactly the
+// UnmarshalEntry decodes a version 1 or version 2 entry encoding. It accepts exactly the
 // bytes MarshalBinary produces: any other input (a bad magic or version,
 // truncation, a non-minimal length, trailing bytes, a field above its limit,
 // a zero kind, an empty or non-UTF-8 writer) fails with a *FieldError. The
@@ -200,10 +222,15 @@ func UnmarshalEntry(data []byte) (*Entry, error) {
 	if string(data[:len(entryMagic)]) != entryMagic {
 		return nil, fieldErr(ErrMalformed, "magic", "not an entry encoding")
 	}
-	if data[len(entryMagic)] != EntryVersion {
-		return nil, fieldErr(ErrUnknownVersion, "version", fmt.Sprintf("version %d is not supported", data[len(entryMagic)]))
+	version := data[len(entryMagic)]
+	if version != EntryVersion && version != EntryVersion2 {
+		return nil, fieldErr(ErrUnknownVersion, "version", fmt.Sprintf("version %d is not supported", version))
 	}
-	if len(data) < entryFixedSize {
+	fixed := entryFixedSize
+	if version == EntryVersion2 {
+		fixed += len(Commitment{})
+	}
+	if len(data) < fixed {
 		return nil, fieldErr(ErrMalformed, "header", "truncated")
 	}
 	e := new(Entry)
@@ -217,6 +244,12 @@ func UnmarshalEntry(data []byte) (*Entry, error) {
 	e.Time = time.Unix(0, int64(binary.BigEndian.Uint64(p))).UTC()
 	p = p[8:]
 	p = p[copy(e.Digest[:], p):]
+	if version == EntryVersion2 {
+		p = p[copy(e.PayloadCommitment[:], p):]
+		if e.PayloadCommitment == (Commitment{}) {
+			return nil, fieldErr(ErrInvalidEntry, "payload commitment", "zero in a version 2 entry")
+		}
+	}
 
 	writer, p, err := readField(p, "writer", MaxWriterSize)
 	if err != nil {
@@ -225,9 +258,11 @@ func UnmarshalEntry(data []byte) (*Entry, error) {
 	if err := checkWriter(len(writer), string(writer)); err != nil {
 		return nil, err
 	}
-	body, p, err := readField(p, "body", MaxBodySize)
-	if err != nil {
-		return nil, err
+	var body []byte
+	if version == EntryVersion {
+		if body, p, err = readField(p, "body", MaxBodySize); err != nil {
+			return nil, err
+		}
 	}
 	sig, p, err := readField(p, "signature", MaxSignatureSize)
 	if err != nil {

@@ -36,6 +36,9 @@ type validEntryVector struct {
 	Digest        string `json:"digest"`
 	Writer        string `json:"writer"`
 	Body          string `json:"body"`
+	Commitment    string `json:"payload_commitment,omitempty"`
+	Salt          string `json:"payload_salt,omitempty"`
+	Payload       string `json:"payload,omitempty"`
 	Signature     string `json:"signature"`
 	Encoding      string `json:"encoding"`
 	SignedMessage string `json:"signed_message"`
@@ -75,6 +78,13 @@ func (v validEntryVector) entry(t testing.TB) *Entry {
 	}
 	if v.Signature != "" {
 		e.Signature = mustHex(t, v.Signature)
+	}
+	if v.Commitment != "" {
+		copy(e.PayloadCommitment[:], mustHex(t, v.Commitment))
+		// The payload travels beside the leaf: check the commitment to it.
+		p := &Payload{Data: mustHex(t, v.Payload)}
+		copy(p.Salt[:], mustHex(t, v.Salt))
+		require.Equal(t, e.PayloadCommitment, p.Commitment(), "the payload matches its commitment")
 	}
 	return e
 }
@@ -331,9 +341,20 @@ func writeEntryVectors(t *testing.T) {
 			Body: []byte("sealed payload"), Signature: bytes.Repeat([]byte{0xab}, 64)}},
 		{"non-ASCII writer, pre-1970 time", &Entry{Kind: 0xffff, Writer: "did:web:kl\u00ednika.example",
 			Time: time.Date(1969, 7, 20, 20, 17, 40, 0, time.UTC), Body: bytes.Repeat([]byte{0}, 130)}},
+		{"v2: payload beside the tree, signed", func() *Entry {
+			e := &Entry{Kind: KindConsentFirst, Subject: subject, Writer: "did:key:z6Mk",
+				Time: time.Date(2026, 11, 30, 4, 0, 0, 0, time.UTC), Digest: digest}
+			e.Payload = &Payload{Data: []byte("sealed payload, kept beside the tree")}
+			for i := range e.Payload.Salt {
+				e.Payload.Salt[i] = byte(0xa0 + i)
+			}
+			e.PayloadCommitment = e.Payload.Commitment()
+			e.Signature = bytes.Repeat([]byte{0xcd}, 64)
+			return e
+		}()},
 	}
 	var vs entryVectors
-	vs.Comment = "healthledger entry encoding v1 test vectors, see ../SPEC.md. Hex fields are lowercase; time is RFC 3339 in UTC."
+	vs.Comment = "healthledger entry encoding v1 and v2 test vectors, see ../SPEC.md. A v2 vector gives the payload kept beside the leaf (salt and data) that its commitment binds. Hex fields are lowercase; time is RFC 3339 in UTC."
 	for _, x := range entries {
 		enc, err := x.e.MarshalBinary()
 		require.NoError(t, err)
@@ -346,6 +367,15 @@ func writeEntryVectors(t *testing.T) {
 			Writer: x.e.Writer, Body: hex.EncodeToString(x.e.Body), Signature: hex.EncodeToString(x.e.Signature),
 			Encoding: hex.EncodeToString(enc), SignedMessage: hex.EncodeToString(msg), LeafHash: hex.EncodeToString(lh[:]),
 		})
+		if p := x.e.Payload; p != nil {
+			v := &vs.Valid[len(vs.Valid)-1]
+			v.Commitment, v.Salt, v.Payload = hex.EncodeToString(x.e.PayloadCommitment[:]), hex.EncodeToString(p.Salt[:]), hex.EncodeToString(p.Data)
+		}
+	}
+	v2, err := entries[len(entries)-1].e.MarshalBinary()
+	require.NoError(t, err)
+	mut2 := func(f func(b []byte) []byte) string {
+		return hex.EncodeToString(f(bytes.Clone(v2)))
 	}
 	base, err := entries[0].e.MarshalBinary()
 	require.NoError(t, err)
@@ -356,7 +386,11 @@ func writeEntryVectors(t *testing.T) {
 	vs.Invalid = []invalidEntryVecor{
 		{"empty", "", "malformed", "magic"},
 		{"bad magic", mut(func(b []byte) []byte { b[0] = 'X'; return b }), "malformed", "magic"},
-		{"version 2", mut(func(b []byte) []byte { b[3] = 2; return b }), "unknown_version", "version"},
+		{"version 3", mut(func(b []byte) []byte { b[3] = 3; return b }), "unknown_version", "version"},
+		{"v1 read as v2: header too short", mut(func(b []byte) []byte { b[3] = 2; return b }), "malformed", "header"},
+		{"v2 with a zero commitment", mut2(func(b []byte) []byte { clear(b[entryFixedSize : entryFixedSize+32]); return b }), "invalid_entry", "payload commitment"},
+		{"v2 truncated header", mut2(func(b []byte) []byte { return b[:entryFixedSize+31] }), "malformed", "header"},
+		{"v2 trailing byte", mut2(func(b []byte) []byte { return append(b, 0) }), "malformed", "entry"},
 		{"version 0", mut(func(b []byte) []byte { b[3] = 0; return b }), "unknown_version", "version"},
 		{"truncated header", mut(func(b []byte) []byte { return b[:40] }), "malformed", "header"},
 		{"kind 0", mut(func(b []byte) []byte { b[4], b[5] = 0, 0; return b }), "invalid_entry", "kind"},

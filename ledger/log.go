@@ -170,6 +170,9 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkPayload(); err != nil {
+		return nil, err
+	}
 	if l.cfg.WriterVerifier != nil {
 		if err := l.cfg.WriterVerifier.VerifyWriter(ctx, e); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrWriterRejected, err)
@@ -178,6 +181,9 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 	r := &appendReq{
 		leaf:  Leaf{Data: data, Hash: merkle.HashLeaf(data), Subject: e.Subject},
 		ready: make(chan struct{}),
+	}
+	if e.Payload != nil {
+		r.leaf.Payload = encodePayload(e.Payload)
 	}
 	if err := CheckTime(e.Time, l.cfg.Now(), l.cfg.MaxClockSkew); err != nil {
 		// A retry of an entry appended before is answered with its
@@ -369,7 +375,10 @@ func (l *Log) Leaf(ctx context.Context, index uint64) ([]byte, error) {
 	return l.store.Leaf(ctx, index)
 }
 
-// Entry returns the entry at index.
+// Entry returns the entry at index, with its payload (read from beside the
+// tree and checked against the leaf's commitment) for a version 2 entry.
+// An entry whose payload was erased fails with an *ErasedError carrying
+// the erasure entry's receipt; its leaf is still readable with Log.Leaf.
 func (l *Log) Entry(ctx context.Context, index uint64) (*Entry, error) {
 	data, err := l.Leaf(ctx, index)
 	if err != nil {
@@ -378,6 +387,11 @@ func (l *Log) Entry(ctx context.Context, index uint64) (*Entry, error) {
 	e, err := UnmarshalEntry(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: entry %d: %w", ErrCorrupt, index, err)
+	}
+	if e.PayloadCommitment != (Commitment{}) {
+		if err := l.readPayload(ctx, e, index); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }

@@ -14,6 +14,11 @@ type Leaf struct {
 	Hash merkle.Hash
 	// Subject is the entry's subject tag, for the subject index.
 	Subject SubjectTag
+	// Payload, if not nil, is what the store keeps beside the leaf (the
+	// payload's salt and data) for a version 2 entry. It is not part of
+	// the leaf or of any hash the store computes. A duplicate leaf keeps
+	// the payload stored first.
+	Payload []byte
 	// AbsentBelow, if not zero, says that the caller checked (with
 	// [Prechecker.Precheck]) that no leaf with this hash is among the first
 	// AbsentBelow leaves. A store MAY then look for duplicates among later
@@ -97,6 +102,20 @@ type Store interface {
 	// ConsistencyProof returns the proof that the tree of size m is a prefix
 	// of the tree of size n, 0 < m <= n <= latest size.
 	ConsistencyProof(ctx context.Context, m, n uint64) ([]merkle.Hash, error)
+
+	// Payload returns what Add stored beside the leaf at index (Leaf.Payload),
+	// an error wrapping ErrNotFound if the leaf has none or index is not in
+	// the log, or an *ErasedError (wrapping ErrErased) if ErasePayloads
+	// deleted it.
+	Payload(ctx context.Context, index uint64) ([]byte, error)
+
+	// ErasePayloads deletes the payloads of the leaves at indices, and
+	// records for each that the entry at erasedBy erased it, in one atomic
+	// and durable step. Indices without a payload, or already erased, are
+	// skipped; an index or erasedBy not in the log fails with ErrNotFound
+	// and erases nothing. A store SHOULD make sure the deleted bytes do
+	// not survive in its files (compaction, log rotation) before returning.
+	ErasePayloads(ctx context.Context, indices []uint64, erasedBy uint64) error
 
 	// RootHash returns the root of the tree of the given size, at most the
 	// latest checkpoint's size.

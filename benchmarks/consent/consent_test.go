@@ -11,7 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var sizes = []int{1, 10, 100}
+// sizes are the numbers of consents of the benchmark's patient. At 1000,
+// Cedar takes milliseconds per decision, so its figures rest on few batches.
+var sizes = []int{1, 10, 100, 1000}
 
 // TestSamePolicies checks that both engines decide the workload alike, so
 // the benchmark compares equal work.

@@ -19,6 +19,9 @@ import (
 	"github.com/healthledger/healthledger/identity"
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/memstore"
+	"github.com/healthledger/healthledger/privacy"
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/keyset"
 )
 
 const origin = "example.org/consent-demo"
@@ -76,8 +79,16 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Consent and access bodies are sealed under a key per patient, and
+	// patients' entries are filed under keyed tags: the log shows that
+	// something happened, not to whom or what. The key-encryption key is a
+	// local Tink keyset here; in production, a KMS key.
+	vault, tagger, err := newPrivacy()
+	if err != nil {
+		return err
+	}
 	reg, err := consent.NewRegistry(consent.RegistryConfig{
-		Log: log, Checker: resolver, Recorder: ehr,
+		Log: log, Checker: resolver, Recorder: ehr, Sealer: vault, Tagger: tagger,
 		Evaluator: consent.Config{NoConsent: consent.OptIn, BreakGlassRoles: []string{"ER-PHYSICIAN"}},
 	})
 	if err != nil {
@@ -217,4 +228,33 @@ func newDID(ctx context.Context, log *ledger.Log) (*identity.Holder, error) {
 		return nil, err
 	}
 	return identity.NewHolder(did, did+"#key-1", device)
+}
+
+// newPrivacy returns the deployment's sealer and tagger: a privacy.Vault
+// whose data keys are wrapped by a local key-encryption key, and a keyed
+// tagger. A deployment keeps the KEK in a KMS (registry.KMSClient), the
+// wrapped keys in a durable privacy/filekeystore, and the tagger's keyset
+// written encrypted (privacy.Tagger.WriteEncrypted).
+func newPrivacy() (*privacy.Vault, *privacy.Tagger, error) {
+	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		return nil, nil, err
+	}
+	kek, err := aead.New(kh)
+	if err != nil {
+		return nil, nil, err
+	}
+	vault, err := privacy.NewVault(privacy.VaultConfig{Origin: origin, KEK: kek, Keys: privacy.NewMemoryKeyStore()})
+	if err != nil {
+		return nil, nil, err
+	}
+	th, err := privacy.NewTaggerKeyset()
+	if err != nil {
+		return nil, nil, err
+	}
+	tagger, err := privacy.NewTagger(th, origin)
+	if err != nil {
+		return nil, nil, err
+	}
+	return vault, tagger, nil
 }

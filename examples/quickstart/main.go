@@ -9,10 +9,8 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +22,12 @@ import (
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/pebblestore"
 	"github.com/healthledger/healthledger/merkle"
+	"github.com/healthledger/healthledger/privacy"
+	"github.com/healthledger/healthledger/privacy/filekeystore"
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
 const origin = "ledger.example-hospital.org/audit"
@@ -67,24 +71,35 @@ func run(ctx context.Context, dir string) error {
 		fmt.Printf("Reopened an existing ledger of %d entries.\n\n", checkpointOf(cp).Size)
 	}
 
-	// The patient appears only as a pseudonymous tag: an HMAC of the MRN
-	// under a secret the hospital keeps. The lab result itself stays in the
-	// EHR; the ledger gets its digest.
-	patient := subjectTag(keys.tagSecret, "MRN-0042-7731")
+	// The patient appears only as a keyed pseudonymous tag of the MRN
+	// (privacy.Tagger, under a secret the hospital keeps). The lab result is
+	// sealed under the patient's own data key (privacy.Vault) and kept
+	// beside the tree: the leaf holds only a salted commitment to it, and
+	// erasing the patient later deletes it without changing any proof.
+	patient, err := keys.tagger.Tag("patient", "MRN-0042-7731")
+	if err != nil {
+		return err
+	}
 	observation := []byte(`{"resourceType":"Observation","id":"hba1c-2026-11-22","status":"final",` +
 		`"code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]},"valueQuantity":{"value":6.1,"unit":"%"}}`)
+	sealed, err := keys.vault.Seal(ctx, patient, []byte("quickstart/observation"), observation)
+	if err != nil {
+		return err
+	}
 	now := time.Now().UTC()
+	anchored := &ledger.Entry{Kind: ledger.KindRecordAnchored, Subject: patient, Writer: "did:key:z6MkLabSystemCityHospital", Time: now}
+	if err := anchored.SetPayload(sealed); err != nil {
+		return err
+	}
 	events := []struct {
 		title string
 		entry *ledger.Entry
 	}{
-		{"Lab result anchored", &ledger.Entry{
-			Kind: ledger.KindRecordAnchored, Subject: patient, Writer: "did:key:z6MkLabSystemCityHospital",
-			Time: now, Digest: sha256.Sum256(observation),
-		}},
+		{"Lab result anchored (sealed, beside the tree)", anchored},
 		{"Record read by a clinician", &ledger.Entry{
+			// The read names the version it read by the anchor's commitment.
 			Kind: ledger.KindRecordAccessed, Subject: patient, Writer: "did:key:z6MkDrAdaLovelaceCardiology",
-			Time: now.Add(3 * time.Minute), Digest: sha256.Sum256(observation),
+			Time: now.Add(2 * time.Minute), Digest: ledger.Digest(anchored.PayloadCommitment),
 		}},
 	}
 	var receipts []*ledger.Receipt
@@ -109,7 +124,11 @@ func run(ctx context.Context, dir string) error {
 		if err != nil {
 			return fmt.Errorf("receipt %d: %w", r.Index, err)
 		}
-		fmt.Printf("  entry %d: OK (%s by %s, digest %s...)\n", r.Index, kindName(e.Kind), e.Writer, e.Digest.String()[:16])
+		what := "digest " + e.Digest.String()[:16]
+		if e.PayloadCommitment != (ledger.Commitment{}) {
+			what = "payload commitment " + e.PayloadCommitment.String()[:16]
+		}
+		fmt.Printf("  entry %d: OK (%s by %s, %s...)\n", r.Index, kindName(e.Kind), e.Writer, what)
 	}
 
 	// Consistency: the log may only grow. Trust an earlier checkpoint, then
@@ -177,42 +196,89 @@ func kindName(k ledger.Kind) string {
 	return fmt.Sprintf("kind %#04x", uint16(k))
 }
 
-func subjectTag(secret []byte, mrn string) ledger.SubjectTag {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(mrn))
-	var t ledger.SubjectTag
-	copy(t[:], m.Sum(nil))
-	return t
-}
-
 type demoKeys struct {
 	signer, verifier string
-	tagSecret        []byte
+	tagger           *privacy.Tagger
+	vault            *privacy.Vault
 }
 
 // loadOrCreateKeys keeps the demo's keys in files next to the database. A
 // real deployment keeps the signing key in a Tink keyset under a KMS key
-// (see package ledger/tinksigner) and never in a plain file.
+// (see package ledger/tinksigner), and uses the KMS key as the
+// key-encryption key; the demo's key-encryption key is a cleartext Tink
+// keyset in a file, for development only.
 func loadOrCreateKeys(dir string) (*demoKeys, error) {
-	skPath, vkPath, tagPath := filepath.Join(dir, "signer.key"), filepath.Join(dir, "verifier.key"), filepath.Join(dir, "subject-tag.secret")
+	skPath, vkPath := filepath.Join(dir, "signer.key"), filepath.Join(dir, "verifier.key")
+	kekPath, tagPath := filepath.Join(dir, "kek.dev-only.json"), filepath.Join(dir, "tagger.keyset")
+	k := &demoKeys{}
 	sk, err1 := os.ReadFile(skPath)
 	vk, err2 := os.ReadFile(vkPath)
-	tag, err3 := os.ReadFile(tagPath)
-	if err1 == nil && err2 == nil && err3 == nil {
-		return &demoKeys{signer: strings.TrimSpace(string(sk)), verifier: strings.TrimSpace(string(vk)), tagSecret: tag}, nil
+	if err1 == nil && err2 == nil {
+		k.signer, k.verifier = strings.TrimSpace(string(sk)), strings.TrimSpace(string(vk))
+	} else {
+		skey, vkey, err := ledger.GenerateKey(origin)
+		if err != nil {
+			return nil, err
+		}
+		for path, data := range map[string][]byte{skPath: []byte(skey + "\n"), vkPath: []byte(vkey + "\n")} {
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				return nil, err
+			}
+		}
+		k.signer, k.verifier = skey, vkey
 	}
-	skey, vkey, err := ledger.GenerateKey(origin)
+	kek, err := loadOrCreateKEK(kekPath)
 	if err != nil {
 		return nil, err
 	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return nil, err
-	}
-	for path, data := range map[string][]byte{skPath: []byte(skey + "\n"), vkPath: []byte(vkey + "\n"), tagPath: secret} {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
+	if f, err := os.Open(tagPath); err == nil {
+		defer f.Close()
+		if k.tagger, err = privacy.ReadTagger(f, kek, origin); err != nil {
+			return nil, err
+		}
+	} else {
+		h, err := privacy.NewTaggerKeyset()
+		if err != nil {
+			return nil, err
+		}
+		if k.tagger, err = privacy.NewTagger(h, origin); err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		if err := k.tagger.WriteEncrypted(&buf, kek); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(tagPath, buf.Bytes(), 0o600); err != nil {
 			return nil, err
 		}
 	}
-	return &demoKeys{signer: skey, verifier: vkey, tagSecret: secret}, nil
+	keyStore, err := filekeystore.Open(filekeystore.Config{Dir: filepath.Join(dir, "data-keys")})
+	if err != nil {
+		return nil, err
+	}
+	k.vault, err = privacy.NewVault(privacy.VaultConfig{Origin: origin, KEK: kek, Keys: keyStore})
+	return k, err
+}
+
+// loadOrCreateKEK returns the demo's key-encryption AEAD, from a cleartext
+// keyset file (development only; production uses a KMS key).
+func loadOrCreateKEK(path string) (tink.AEAD, error) {
+	var h *keyset.Handle
+	if data, err := os.ReadFile(path); err == nil {
+		if h, err = insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(data))); err != nil {
+			return nil, err
+		}
+	} else {
+		if h, err = keyset.NewHandle(aead.AES256GCMKeyTemplate()); err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&buf)); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return aead.New(h)
 }

@@ -29,6 +29,8 @@ func New() *Store {
 		index:    make(map[merkle.Hash]uint64),
 		subjects: make(map[ledger.SubjectTag][]uint64),
 		tiles:    make(map[merkle.TileID][]byte),
+		payloads: make(map[uint64][]byte),
+		erased:   make(map[uint64]uint64),
 	}
 	ts, err := tilestore.Open(context.Background(), tilestore.Config{Backend: b})
 	if err != nil {
@@ -52,6 +54,8 @@ type backend struct {
 	index      map[merkle.Hash]uint64
 	subjects   map[ledger.SubjectTag][]uint64
 	tiles      map[merkle.TileID][]byte
+	payloads   map[uint64][]byte // payloads beside the leaves, by index
+	erased     map[uint64]uint64 // erased payloads: index -> erasure entry
 	head       ledger.TreeHead
 	checkpoint []byte
 	failNext   error
@@ -75,6 +79,9 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 		b.leaves = append(b.leaves, append([]byte(nil), l.Data...))
 		b.index[l.Hash] = l.Index
 		b.subjects[l.Subject] = append(b.subjects[l.Subject], l.Index)
+		if l.Payload != nil {
+			b.payloads[l.Index] = append([]byte(nil), l.Payload...)
+		}
 	}
 	for _, t := range c.Tiles {
 		b.tiles[t.ID] = t.Data
@@ -110,6 +117,35 @@ func (b *backend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, error) 
 		return 0, fmt.Errorf("%w: leaf hash", ledger.ErrNotFound)
 	}
 	return idx, nil
+}
+
+func (b *backend) ReadPayload(ctx context.Context, index uint64) ([]byte, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if by, ok := b.erased[index]; ok {
+		return nil, &ledger.ErasedError{Index: index, ErasedBy: by}
+	}
+	p, ok := b.payloads[index]
+	if !ok {
+		return nil, fmt.Errorf("%w: no payload at %d", ledger.ErrNotFound, index)
+	}
+	return append([]byte(nil), p...), nil
+}
+
+func (b *backend) ErasePayloads(ctx context.Context, indices []uint64, erasedBy uint64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ledger.ErrClosed
+	}
+	for _, i := range indices {
+		if p, ok := b.payloads[i]; ok {
+			clear(p) // no copy of the bytes stays in memory
+			delete(b.payloads, i)
+			b.erased[i] = erasedBy
+		}
+	}
+	return nil
 }
 
 func (b *backend) ReadTile(ctx context.Context, id merkle.TileID) ([]byte, error) {

@@ -164,6 +164,9 @@ func TestCrashRecovery(t *testing.T) {
 	require.NoError(t, err)
 	dir := t.TempDir()
 
+	// After this round's kill, damaged copies of the directory are probed
+	// too (see crashCorruption).
+	corruptRound := min(2, rounds-1)
 	acked := map[uint64][]byte{}                // every acknowledged leaf, by index
 	order := []uint64{}                         // the keys of acked
 	handedOut := map[uint64]ledger.Checkpoint{} // every checkpoint acknowledged, by size
@@ -180,6 +183,9 @@ func TestCrashRecovery(t *testing.T) {
 			}
 			acked[a.index] = a.leaf
 			handedOut[a.checkpoint.Size] = a.checkpoint
+		}
+		if round == corruptRound {
+			t.Run("corruption", func(t *testing.T) { crashCorruption(t, dir, skey, seed, round, acked) })
 		}
 		// This round's acknowledged entries are read back after every
 		// kill, older ones in a sample, and all of them after the last.
@@ -332,4 +338,22 @@ func checkRecovered(t *testing.T, dir string, v note.Verifier, acked map[uint64]
 			"the recovered checkpoint is consistent with the one of size %d handed out before", c.Size)
 	}
 	return head
+}
+
+// crashCorruption damages copies of a store just killed mid-append (and of
+// its checkpoint guard): one byte flipped in its WAL, a table or its
+// MANIFEST, at positions drawn from the test's seed and logged. Each copy
+// must fail with ErrCorrupt (Open, a read, Check, a compaction), or hold
+// every acknowledged entry at its index with a valid proof, or be behind
+// and refused by ledger.Open's checkpoint guard (ErrRollback); the process
+// probing them must never panic or die.
+func crashCorruption(t *testing.T, dir, skey string, seed uint64, round int, acked map[uint64][]byte) {
+	hashes := make(map[uint64]string, len(acked))
+	for i, leaf := range acked {
+		hashes[i] = merkle.HashLeaf(leaf).String()
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	cases := corruptionCopies(t, dir, rng, map[string]int{".sst": 2, ".log": 2, "MANIFEST": 2}, hashes)
+	// The Log's clock is after every checkpoint the rounds so far signed.
+	probeCorruptCopies(t, skey, crashTime(round+1, 0, 0), cases)
 }

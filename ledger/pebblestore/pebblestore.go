@@ -12,6 +12,66 @@
 // reports every inconsistency it finds (a flipped byte in a leaf, a tile,
 // an index or the checkpoint).
 //
+// # Corruption
+//
+// A damaged directory (a flipped bit in a table, the WAL or the MANIFEST)
+// must surface as an error wrapping ledger.ErrCorrupt, never as a panic or
+// an exit of the embedding process. Pebble reports on-disk corruption
+// through EventListener.DataCorruption, whose default calls the logger's
+// Fatalf (os.Exit by default), from whichever goroutine met it, a
+// compaction included. The store installs its own hooks instead:
+//
+//   - DataCorruption records the corruption and logs it; the read or
+//     compaction that met it fails with Pebble's corruption error, which
+//     the store's reads wrap in ledger.ErrCorrupt. A compaction that meets
+//     it fails and is retried later by Pebble; the process lives on.
+//   - BackgroundError (flushes, compactions, table statistics) is logged,
+//     and recorded when it is corruption.
+//   - Logger.Fatalf, which Pebble calls for a failed WAL or MANIFEST write
+//     or sync and for broken internal invariants, records the failure and
+//     returns, as Pebble's own no-op logger does.
+//
+// Once Pebble has reported corruption or a fatal error, every commit fails
+// (ErrCorrupt, or ErrPebbleFailed): the store fails closed rather than
+// extend a damaged log. Reads go on; each is checked against the tree as
+// always. The remedy is to close the store, run Check, and restore the
+// directory from a backup or a mirror.
+//
+// Open fails with ErrCorrupt when Pebble's Open reports corruption (a bad
+// MANIFEST record, a WAL chunk proven corrupt), when the MANIFEST names a
+// table the directory lacks, when Pebble reports corruption while opening,
+// or when a block the store reads at Open (the head, the checkpoint, the
+// tree's right edge and every level-0 tile) fails its checksum. Other
+// blocks (leaves, index records, full upper tiles) are checked by the read
+// that meets them, and all of them by Check.
+//
+// What remains, precisely:
+//
+//   - WAL damage can lose acknowledged entries without an error. Pebble
+//     reads the last WAL up to its first bad chunk and takes the rest for
+//     the torn tail of a crash, unless a later chunk records that the
+//     damaged one had been synced. The store writes WALs in the format that
+//     records it (FormatWALSyncChunks), but with Pebble v2.1.7 the synced
+//     offsets in the chunks lag far behind the real ones, so in practice
+//     only damage near the start of a WAL is proven; and damage in the last
+//     batch of a WAL is indistinguishable from a torn write in any format.
+//     The store then opens consistent but smaller than what was
+//     acknowledged. Only a checkpoint kept outside the directory can tell:
+//     a ledger.Log refuses such a store (ledger.ErrRollback) with its
+//     checkpoint guard.
+//   - MANIFEST damage: Pebble reads a MANIFEST up to its first bad record.
+//     If the tables of the lost edits are gone (the usual case) Open fails
+//     with ErrCorrupt; if they are still there, the store opens an older
+//     state, which the checkpoint guard refuses.
+//   - After Fatalf returns, Pebble's state is unknown: the store refuses
+//     commits, but reads and Close may fail or, if Pebble trips over its
+//     own state, panic. Panics inside Pebble are not recovered: one raised
+//     while Pebble holds a lock would leave it held, and every later call
+//     would hang.
+//   - Each read of a damaged block costs Pebble up to about a second of
+//     CPU (it tries every single-bit flip to name the damaged bit), which
+//     is why Check stops at the first read that fails.
+//
 // # Memory
 //
 // Besides Pebble's caches, the store keeps the first 8 bytes of every leaf
@@ -19,9 +79,25 @@
 // entries), read from the level-0 tiles at Open, so that deduplicating a
 // new entry needs no disk read; and up to Config.TileCacheSize full tiles.
 //
+// # Erasure
+//
+// ErasePayloads deletes the payloads in one synced batch with a record of
+// the erasure per index, flushes, compacts the payload key range so that
+// every table is rewritten without them, and closes and reopens the
+// database: Pebble keeps obsolete write-ahead logs to reuse them (a reused
+// log is overwritten only as far as new writes reach) and deletes them only
+// when it opens, so without the reopen erased bytes stay in those files
+// (TestErasedPayloadsLeaveNoBytesOnDisk). Reads and commits wait for the
+// erasure. Not reached: file system journals and snapshots, SSD blocks the
+// drive remapped, backups, and the checkpoint guard (which holds no
+// payload). Seal payloads, so that destroying the subject's key makes any
+// such copy unreadable.
+//
 // # Key layout
 //
 //	'e' || index (8 bytes BE)              -> leaf bytes
+//	'p' || index (8 bytes BE)              -> payload (salt || data)
+//	'x' || index (8 bytes BE)              -> erased by (index, 8 bytes BE)
 //	'h' || leaf hash (32)                  -> index (8 bytes BE)
 //	's' || subject tag (32) || index (8)   -> empty
 //	't' || tile level (1) || tile index (8) -> tile (tilestore.EncodeTile)
@@ -34,7 +110,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -79,24 +158,38 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	// The store keeps its reference to the cache until Close.
 	cache := pebble.NewCache(cfg.CacheSize)
+	h := newHealth(cfg.Logger)
 	opts := &pebble.Options{
 		Cache:                       cache,
 		MemTableSize:                64 << 20,
 		MemTableStopWritesThreshold: 4,
 		L0CompactionThreshold:       4,
 		L0StopWritesThreshold:       24,
-		Logger:                      quietLogger{},
+		// WAL chunks carry the offset synced so far, so that a corrupt
+		// chunk followed by synced data is reported as corruption instead
+		// of being taken for a torn tail (which drops the rest of the WAL).
+		// An older directory is upgraded at Open.
+		FormatMajorVersion: pebble.FormatWALSyncChunks,
+		Logger:             h,
+		EventListener:      h.eventListener(),
 	}
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 		opts.Levels[i].BlockSize = 32 << 10
 	}
-	db, err := pebble.Open(cfg.Dir, opts)
+	db, err := openDB(cfg.Dir, opts)
+	if err == nil {
+		// Corruption or a fatal error Pebble reported while opening
+		// (replaying the WAL, flushing it) fails Open too.
+		if err = h.err(); err != nil {
+			db.Close()
+		}
+	}
 	if err != nil {
 		cache.Unref()
 		return nil, fmt.Errorf("pebblestore: opening %s: %w", cfg.Dir, err)
 	}
-	b := &backend{db: db, cache: cache, sync: pebble.Sync}
+	b := &backend{db: db, dir: cfg.Dir, opts: opts, cache: cache, sync: pebble.Sync, health: h}
 	if cfg.NoSync {
 		b.sync = pebble.NoSync
 	}
@@ -108,14 +201,29 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return &Store{Store: ts, b: b, dir: cfg.Dir}, nil
 }
 
-// quietLogger keeps Pebble's informational logging out of the caller's
-// output; errors surface as returned errors.
-type quietLogger struct{}
+// openDB opens the Pebble database. An error Pebble marks as corruption,
+// or a table the MANIFEST names that is not in the directory, wraps
+// ledger.ErrCorrupt.
+func openDB(dir string, opts *pebble.Options) (*pebble.DB, error) {
+	db, err := pebble.Open(dir, opts)
+	switch {
+	case err == nil:
+		return db, nil
+	case pebble.IsCorruptionError(err):
+		return nil, fmt.Errorf("%w: %w", ledger.ErrCorrupt, err)
+	case errors.Is(err, fs.ErrNotExist) && dirExists(dir):
+		// The directory is there but a file its MANIFEST names is not:
+		// lost, or named by a damaged MANIFEST (Pebble reads a MANIFEST up
+		// to its first bad record, so a damaged one can name tables
+		// already deleted).
+		return nil, fmt.Errorf("%w: %w", ledger.ErrCorrupt, err)
+	}
+	return nil, err
+}
 
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf("pebblestore: pebble fatal: "+format, args...))
+func dirExists(dir string) bool {
+	fi, err := os.Stat(dir)
+	return err == nil && fi.IsDir()
 }
 
 const (
@@ -123,6 +231,8 @@ const (
 	prefixHash    = 'h'
 	prefixSubject = 's'
 	prefixTile    = 't'
+	prefixPayload = 'p' // payload beside the leaf, by index
+	prefixErased  = 'x' // erased payload: index -> erasure entry index
 	keyHead       = 'H'
 	keyCheckpoint = 'C'
 )
@@ -144,6 +254,13 @@ func subjectKey(s ledger.SubjectTag, index uint64) []byte {
 	return k
 }
 
+func indexKey(prefix byte, index uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = prefix
+	binary.BigEndian.PutUint64(k[1:], index)
+	return k
+}
+
 func tileKey(id merkle.TileID) []byte {
 	k := make([]byte, 10)
 	k[0] = prefixTile
@@ -153,12 +270,28 @@ func tileKey(id merkle.TileID) []byte {
 }
 
 type backend struct {
-	db    *pebble.DB
-	cache *pebble.Cache // released by Close, after the database
-	sync  *pebble.WriteOptions
+	// dbMu guards db: every call holds it for reading; an erasure holds it
+	// for writing while it closes and reopens the database (see
+	// ErasePayloads).
+	dbMu   sync.RWMutex
+	db     *pebble.DB
+	dir    string
+	opts   *pebble.Options
+	cache  *pebble.Cache // released by Close, after the database
+	sync   *pebble.WriteOptions
+	health *health
 }
 
 func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
+	// A store Pebble reported corrupt or failed takes no more writes.
+	if err := b.health.err(); err != nil {
+		return err
+	}
+	b.dbMu.RLock()
+	defer b.dbMu.RUnlock()
+	if b.db == nil {
+		return b.health.err()
+	}
 	batch := b.db.NewBatch()
 	defer batch.Close()
 	var idx [8]byte
@@ -170,6 +303,11 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 			batch.Set(subjectKey(l.Subject, l.Index), nil, nil),
 		); err != nil {
 			return err
+		}
+		if l.Payload != nil {
+			if err := batch.Set(indexKey(prefixPayload, l.Index), l.Payload, nil); err != nil {
+				return err
+			}
 		}
 	}
 	for _, t := range c.Tiles {
@@ -186,17 +324,27 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 	); err != nil {
 		return err
 	}
-	return batch.Commit(b.sync)
+	if err := batch.Commit(b.sync); err != nil {
+		return wrap(err)
+	}
+	// Pebble returns nil from a commit whose WAL write failed once its
+	// Fatalf returns; health has recorded it.
+	return b.health.err()
 }
 
 // get returns a copy of the value of key, or an error wrapping ErrNotFound.
 func (b *backend) get(key []byte) ([]byte, error) {
+	b.dbMu.RLock()
+	defer b.dbMu.RUnlock()
+	if b.db == nil {
+		return nil, b.health.err()
+	}
 	v, closer, err := b.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, ledger.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("pebblestore: %w", err)
+		return nil, wrap(err)
 	}
 	out := append([]byte(nil), v...)
 	return out, closer.Close()
@@ -231,12 +379,17 @@ func (b *backend) ReadLeaf(ctx context.Context, index uint64) ([]byte, error) {
 }
 
 func (b *backend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, error) {
+	b.dbMu.RLock()
+	defer b.dbMu.RUnlock()
+	if b.db == nil {
+		return 0, b.health.err()
+	}
 	v, closer, err := b.db.Get(hashKey(h))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, fmt.Errorf("%w: leaf hash", ledger.ErrNotFound)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("pebblestore: %w", err)
+		return 0, wrap(err)
 	}
 	defer closer.Close()
 	if len(v) != 8 {
@@ -257,9 +410,14 @@ func (b *backend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start ui
 	lo := subjectKey(s, start)
 	hi := subjectKey(s, ^uint64(0))
 	hi = append(hi, 0)
+	b.dbMu.RLock()
+	defer b.dbMu.RUnlock()
+	if b.db == nil {
+		return nil, b.health.err()
+	}
 	it, err := b.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
-		return nil, fmt.Errorf("pebblestore: %w", err)
+		return nil, wrap(err)
 	}
 	var out []uint64
 	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
@@ -270,10 +428,16 @@ func (b *backend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start ui
 		}
 		out = append(out, binary.BigEndian.Uint64(k[33:]))
 	}
-	return out, errors.Join(it.Error(), it.Close())
+	return out, wrap(errors.Join(it.Error(), it.Close()))
 }
 
 func (b *backend) Close() error {
+	b.dbMu.Lock()
+	defer b.dbMu.Unlock()
+	if b.db == nil {
+		b.cache.Unref()
+		return nil
+	}
 	err := b.db.Close()
 	b.cache.Unref()
 	return err

@@ -3,6 +3,9 @@ package pebblestore
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -18,17 +21,23 @@ func put(t *testing.T, dir string, key, value []byte) {
 	require.NoError(t, db.Close())
 }
 
-// appendN appends entries 0..n-1 through a Log on a new store in f.dir and
-// closes both.
+// appendN appends entries 0..n-1 through a Log on a new store in f.dir,
+// from 32 goroutines so that the Log batches them, and closes both.
 func appendN(t *testing.T, f *fixture, n int) []*ledger.Receipt {
 	ctx := context.Background()
 	st, l := f.open(t)
 	receipts := make([]*ledger.Receipt, n)
-	for i := range n {
-		r, err := l.Append(ctx, entry(i))
-		require.NoError(t, err)
-		receipts[i] = r
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for w := range 32 {
+		wg.Go(func() {
+			for i := w; i < n; i += 32 {
+				receipts[i], errs[i] = l.Append(ctx, entry(i))
+			}
+		})
 	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
 	require.NoError(t, l.Close())
 	require.NoError(t, st.Close())
 	return receipts
@@ -96,9 +105,9 @@ func TestReappendAfterReopen(t *testing.T) {
 func TestTamperedHashIndexRefused(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	appendN(t, f, 300)
+	receipts := appendN(t, f, 300)
 	var other [8]byte
-	binary.BigEndian.PutUint64(other[:], 7)
+	binary.BigEndian.PutUint64(other[:], receipts[7].Index)
 	put(t, f.dir, hashKey(mustLeafHash(t, 5)), other[:])
 
 	st, l := f.open(t)
@@ -118,7 +127,7 @@ func TestTamperedHashIndexRefused(t *testing.T) {
 	r, err = l.Append(ctx, entry(7))
 	require.NoError(t, err)
 	require.True(t, r.Existed)
-	require.EqualValues(t, 7, r.Index)
+	require.Equal(t, receipts[7].Index, r.Index)
 }
 
 // Open refuses a stored checkpoint that is not for the stored head: an
@@ -127,8 +136,21 @@ func TestOpenRefusesTamperedCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	receipts := appendN(t, f, 300)
-	older := receipts[100].Checkpoint
-	latest := receipts[299].Checkpoint
+	// The checkpoint of the first batch: validly signed, for an older head.
+	older, oldest := receipts[0].Checkpoint, uint64(1<<63)
+	for _, r := range receipts {
+		c, err := ledger.ParseSignedCheckpoint(r.Checkpoint)
+		require.NoError(t, err)
+		if c.Size < oldest {
+			older, oldest = r.Checkpoint, c.Size
+		}
+	}
+	st, err := Open(ctx, Config{Dir: f.dir})
+	require.NoError(t, err)
+	latest, err := st.Checkpoint(ctx)
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	require.NotEqual(t, older, latest)
 	rootAt := len(origin) + 1 + len("300") + 1
 	changed := append([]byte(nil), latest...)
 	changed[rootAt] ^= 'A' ^ 'B'
@@ -140,8 +162,17 @@ func TestOpenRefusesTamperedCheckpoint(t *testing.T) {
 		})
 	}
 	put(t, f.dir, []byte{keyCheckpoint}, latest)
-	st, err := Open(ctx, Config{Dir: f.dir})
+	st, err = Open(ctx, Config{Dir: f.dir})
 	require.NoError(t, err)
 	require.NoError(t, st.Check(ctx, f.v))
 	require.NoError(t, st.Close())
+}
+
+// quietLogger is the logger of the raw Pebble databases tests open.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble fatal: "+format, args...))
 }

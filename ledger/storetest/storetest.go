@@ -156,6 +156,7 @@ func RunHarness(t *testing.T, h Harness) {
 	if h.Reopen != nil {
 		s.run(t, "ReopenEmpty", s.testReopenEmpty)
 	}
+	s.run(t, "Payloads", s.testPayloads)
 	w := s.newWorld(t)
 	defer w.close()
 	if !s.run(t, "AddAndRead", w.testAddAndRead) {

@@ -44,6 +44,16 @@ type Backend interface {
 	// backend MUST NOT overflow or panic on any start or limit.
 	ScanSubject(ctx context.Context, subject ledger.SubjectTag, start uint64, limit int) ([]uint64, error)
 
+	// ReadPayload returns the payload stored beside the leaf at index, an
+	// error wrapping ledger.ErrNotFound if there is none, or a
+	// *ledger.ErasedError if ErasePayloads deleted it.
+	ReadPayload(ctx context.Context, index uint64) ([]byte, error)
+
+	// ErasePayloads deletes the payloads at indices and records erasedBy
+	// for each, atomically and durably; indices without a payload are
+	// skipped. The Store checks the indices against the log first.
+	ErasePayloads(ctx context.Context, indices []uint64, erasedBy uint64) error
+
 	// Close releases the backend.
 	Close() error
 }

@@ -96,3 +96,36 @@ func (s *Store) EntryBundle(ctx context.Context, index uint64, width int) ([]byt
 	}
 	return b, nil
 }
+
+// Payload implements ledger.Store.
+func (s *Store) Payload(ctx context.Context, index uint64) ([]byte, error) {
+	release, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if size := s.state.Load().head.Size; index >= size {
+		return nil, fmt.Errorf("%w: index %d, log size %d", ledger.ErrNotFound, index, size)
+	}
+	return s.backend.ReadPayload(ctx, index)
+}
+
+// ErasePayloads implements ledger.Store. It is a write: it takes the lock
+// Add takes, so Close waits for it.
+func (s *Store) ErasePayloads(ctx context.Context, indices []uint64, erasedBy uint64) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.closed.Load() {
+		return ledger.ErrClosed
+	}
+	size := s.state.Load().head.Size
+	if erasedBy >= size {
+		return fmt.Errorf("%w: erasure entry %d, log size %d", ledger.ErrNotFound, erasedBy, size)
+	}
+	for _, i := range indices {
+		if i >= size {
+			return fmt.Errorf("%w: index %d, log size %d", ledger.ErrNotFound, i, size)
+		}
+	}
+	return s.backend.ErasePayloads(ctx, indices, erasedBy)
+}

@@ -29,6 +29,8 @@ type mapBackend struct {
 	head       ledger.TreeHead
 	checkpoint []byte
 	commits    int
+	payloads   map[uint64][]byte
+	erased     map[uint64]uint64
 
 	failCommit, failReadIndex, failReadTile, failReadHead error
 }
@@ -38,6 +40,8 @@ func newMapBackend() *mapBackend {
 		index:    map[merkle.Hash]uint64{},
 		subjects: map[ledger.SubjectTag][]uint64{},
 		tiles:    map[merkle.TileID][]byte{},
+		payloads: map[uint64][]byte{},
+		erased:   map[uint64]uint64{},
 	}
 }
 
@@ -58,6 +62,9 @@ func (b *mapBackend) Commit(ctx context.Context, c *tilestore.Commit) error {
 			return fmt.Errorf("leaf index %d, want %d", l.Index, len(b.leaves))
 		}
 		b.leaves = append(b.leaves, append([]byte(nil), l.Data...))
+		if l.Payload != nil {
+			b.payloads[l.Index] = append([]byte(nil), l.Payload...)
+		}
 		b.index[l.Hash] = l.Index
 		b.subjects[l.Subject] = append(b.subjects[l.Subject], l.Index)
 	}
@@ -101,6 +108,30 @@ func (b *mapBackend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, erro
 		return 0, fmt.Errorf("%w: leaf hash", ledger.ErrNotFound)
 	}
 	return i, nil
+}
+
+func (b *mapBackend) ReadPayload(ctx context.Context, index uint64) ([]byte, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if by, ok := b.erased[index]; ok {
+		return nil, &ledger.ErasedError{Index: index, ErasedBy: by}
+	}
+	if p, ok := b.payloads[index]; ok {
+		return append([]byte(nil), p...), nil
+	}
+	return nil, fmt.Errorf("%w: no payload", ledger.ErrNotFound)
+}
+
+func (b *mapBackend) ErasePayloads(ctx context.Context, indices []uint64, erasedBy uint64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, i := range indices {
+		if _, ok := b.payloads[i]; ok {
+			delete(b.payloads, i)
+			b.erased[i] = erasedBy
+		}
+	}
+	return nil
 }
 
 func (b *mapBackend) ReadTile(ctx context.Context, id merkle.TileID) ([]byte, error) {

@@ -70,6 +70,9 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 			return ledger.AddResult{}, fmt.Errorf("%w: leaf %d: Hash is not the leaf hash of Data", ledger.ErrInvalidEntry, i)
 		}
 	}
+	if err := s.putPayloads(ctx, leaves); err != nil {
+		return ledger.AddResult{}, err
+	}
 	s.addMu.Lock()
 	defer s.addMu.Unlock()
 	b := newBatch(leaves)

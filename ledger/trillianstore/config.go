@@ -87,6 +87,11 @@ type Config struct {
 	BatchSize int
 	// Logger receives operational logs (never leaf contents). Nil is silent.
 	Logger *slog.Logger
+	// Payloads keeps the payloads of version 2 entries, which erasure must
+	// be able to delete and Trillian cannot (see PayloadStore): a
+	// SQLPayloads on the deployment's database, or MemoryPayloads in
+	// tests. Nil: an Add of an entry with a payload fails.
+	Payloads PayloadStore
 }
 
 // withDefaults returns a copy of c with defaults filled in, or an error for

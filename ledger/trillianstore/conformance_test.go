@@ -1,7 +1,13 @@
 package trillianstore
 
 import (
+	"database/sql"
+	"fmt"
 	"testing"
+	"time"
+
+	_ "github.com/lib/pq" // the PostgreSQL driver Trillian's storage uses
+	"github.com/stretchr/testify/require"
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/storetest"
@@ -10,7 +16,7 @@ import (
 
 // conformance runs the shared ledger.Store conformance suite on trees of
 // the given mode served over cc.
-func conformance(t *testing.T, cc grpc.ClientConnInterface, mode Mode) {
+func conformance(t *testing.T, cc grpc.ClientConnInterface, mode Mode, payloads PayloadStore) {
 	signer, verifier := testSigner(t)
 	sign := SignWith(signer, storetest.Origin)
 	open := func(t *testing.T, tree int64) ledger.Store {
@@ -18,7 +24,9 @@ func conformance(t *testing.T, cc grpc.ClientConnInterface, mode Mode) {
 		// the order it was queued. The suite allows any order within a
 		// batch (UnorderedBatches), but CloseWhileReading reads leaf i as
 		// the i-th leaf of its batch.
-		s, err := Open(t.Context(), Config{Conn: cc, TreeID: tree, Mode: mode, Sign: sign, Concurrency: 1})
+		// Payloads are keyed by leaf hash, so one side store serves every
+		// tree of the suite, and a reopened store finds its payloads.
+		s, err := Open(t.Context(), Config{Conn: cc, TreeID: tree, Mode: mode, Sign: sign, Concurrency: 1, Payloads: payloads})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,12 +55,27 @@ func conformance(t *testing.T, cc grpc.ClientConnInterface, mode Mode) {
 }
 
 func TestMemoryConformance(t *testing.T) {
-	conformance(t, memEnv(t).ClientConn, ModeLog)
+	conformance(t, memEnv(t).ClientConn, ModeLog, NewMemoryPayloads())
 }
 
 func TestPostgresConformance(t *testing.T) {
-	cc := dialReal(t, realTrillian(t))
+	st := realTrillian(t)
+	cc := dialReal(t, st)
+	payloads := sqlPayloads(t, st)
 	for _, mode := range modes {
-		t.Run(mode.String(), func(t *testing.T) { conformance(t, cc, mode) })
+		t.Run(mode.String(), func(t *testing.T) { conformance(t, cc, mode, payloads) })
 	}
+}
+
+// sqlPayloads returns a SQLPayloads in a fresh table of the PostgreSQL
+// database Trillian runs on.
+func sqlPayloads(t *testing.T, st map[string]string) *SQLPayloads {
+	t.Helper()
+	db, err := sql.Open("postgres", fmt.Sprintf("host=127.0.0.1 port=%s user=postgres dbname=trillian sslmode=disable", st["HL_PG_PORT"]))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	table := fmt.Sprintf("healthledger_payloads_%d", time.Now().UnixNano())
+	p, err := NewSQLPayloads(t.Context(), db, table)
+	require.NoError(t, err)
+	return p
 }

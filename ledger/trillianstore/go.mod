@@ -7,6 +7,7 @@ replace github.com/healthledger/healthledger => ../..
 require (
 	github.com/google/trillian v1.8.0
 	github.com/healthledger/healthledger v0.0.0-00010101000000-000000000000
+	github.com/lib/pq v1.12.3
 	github.com/stretchr/testify v1.11.1
 	github.com/transparency-dev/merkle v0.0.2
 	golang.org/x/mod v0.42.0
@@ -23,10 +24,7 @@ require (
 	github.com/go-sql-driver/mysql v1.10.1 // indirect
 	github.com/golang/mock v1.7.0-rc.1 // indirect
 	github.com/google/btree v1.1.3 // indirect
-	github.com/lib/pq v1.12.3 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
-	github.com/tink-crypto/tink-go/v2 v2.9.0 // indirect
-	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
