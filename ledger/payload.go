@@ -116,8 +116,14 @@ func (e *Entry) checkPayload() error {
 	return nil
 }
 
-// encodePayload returns the bytes a Store keeps beside a leaf: the salt
-// followed by the data.
+// MarshalBinary returns the bytes a Store keeps beside a leaf (and a read
+// path serves, when configured to): the salt followed by the data.
+func (p *Payload) MarshalBinary() ([]byte, error) { return encodePayload(p), nil }
+
+// ParsePayload parses what Payload.MarshalBinary wrote. Check the result
+// against the entry's commitment before trusting it.
+func ParsePayload(b []byte) (*Payload, error) { return decodePayload(b) }
+
 func encodePayload(p *Payload) []byte {
 	b := make([]byte, 0, PayloadSaltSize+len(p.Data))
 	b = append(b, p.Salt[:]...)
@@ -127,7 +133,7 @@ func encodePayload(p *Payload) []byte {
 // decodePayload parses what encodePayload wrote.
 func decodePayload(b []byte) (*Payload, error) {
 	if len(b) < PayloadSaltSize || len(b)-PayloadSaltSize > MaxPayloadSize {
-		return nil, fieldErr(ErrCorrupt, "payload", "not a salt and data")
+		return nil, fieldErr(ErrMalformed, "payload", "not a salt and data")
 	}
 	p := &Payload{Data: bytes.Clone(b[PayloadSaltSize:])}
 	copy(p.Salt[:], b)

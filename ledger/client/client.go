@@ -59,6 +59,11 @@ type Config struct {
 	// Logger receives debug logs (URLs and sizes, never entry contents).
 	// Nil is silent.
 	Logger *slog.Logger
+	// FetchPayloads makes Entry fetch the payload of a version 2 entry
+	// from URL + "payload/<index>" (a read path configured to serve them,
+	// see tileserver.Config.Payloads) and check it against the leaf's
+	// commitment. Default: entries come without their payloads.
+	FetchPayloads bool
 }
 
 // Client follows a remote log over its C2SP tlog-tiles read path and
@@ -70,6 +75,7 @@ type Client struct {
 	v       CheckpointVerifier
 	logger  *slog.Logger
 	refresh time.Duration
+	payload bool
 
 	full *tileCache // verified full tiles; its own lock
 
@@ -108,7 +114,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		base: cfg.URL, http: cfg.HTTPClient, v: cfg.Verifier, logger: logger,
-		refresh: cfg.RefreshInterval, full: newTileCache(cfg.TileCacheSize),
+		refresh: cfg.RefreshInterval, payload: cfg.FetchPayloads, full: newTileCache(cfg.TileCacheSize),
 	}, nil
 }
 

@@ -2,8 +2,11 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/healthledger/healthledger/ledger"
@@ -62,13 +65,37 @@ func (c *Client) Leaf(ctx context.Context, index uint64) ([]byte, error) {
 }
 
 // Entry returns the healthledger entry at index (see Leaf). It fails with
-// an error wrapping ledger.ErrMalformed if the leaf is not an entry.
+// an error wrapping ledger.ErrMalformed if the leaf is not an entry. With
+// Config.FetchPayloads, a version 2 entry comes with its payload, checked
+// against its commitment (ErrInvalidProof if it does not match; an
+// *ErasedError if the log erased it).
 func (c *Client) Entry(ctx context.Context, index uint64) (*ledger.Entry, error) {
 	leaf, err := c.Leaf(ctx, index)
 	if err != nil {
 		return nil, err
 	}
-	return ledger.UnmarshalEntry(leaf)
+	e, err := ledger.UnmarshalEntry(leaf)
+	if err != nil || !c.payload || e.PayloadCommitment == (ledger.Commitment{}) {
+		return e, err
+	}
+	path := "payload/" + strconv.FormatUint(index, 10)
+	raw, err := c.fetch(ctx, path, ledger.PayloadSaltSize+ledger.MaxPayloadSize)
+	var he *HTTPError
+	if errors.As(err, &he) && he.Status == http.StatusGone {
+		return nil, &ledger.ErasedError{Index: index}
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := ledger.ParsePayload(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ledger.ErrInvalidProof, path, err)
+	}
+	if p.Commitment() != e.PayloadCommitment {
+		return nil, fmt.Errorf("%w: %s does not match the entry's commitment", ledger.ErrInvalidProof, path)
+	}
+	e.Payload = p
+	return e, nil
 }
 
 // Receipt returns a receipt for the entry at index against the trusted

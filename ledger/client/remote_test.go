@@ -12,6 +12,9 @@ import (
 	"github.com/healthledger/healthledger/ledger/client"
 	"github.com/healthledger/healthledger/ledger/memstore"
 	"github.com/healthledger/healthledger/ledger/tileserver"
+	"github.com/healthledger/healthledger/privacy"
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -83,7 +86,8 @@ func TestRemoteParty(t *testing.T) {
 	require.NoError(t, err)
 	local, err := identity.NewResolver(identity.Config{})
 	require.NoError(t, err)
-	l, err := ledger.Open(ctx, ledger.Config{Store: memstore.New(), Signer: signer, Origin: origin, WriterVerifier: local})
+	store := memstore.New()
+	l, err := ledger.Open(ctx, ledger.Config{Store: store, Signer: signer, Origin: origin, WriterVerifier: local})
 	require.NoError(t, err)
 	defer l.Close()
 	local.SetLedger(l)
@@ -100,7 +104,19 @@ func TestRemoteParty(t *testing.T) {
 	}
 	pat.replaceDevice(t, l, time.Now().UTC())
 
-	reg, err := consent.NewRegistry(consent.RegistryConfig{Log: l, Checker: local, Recorder: ehr.holder})
+	// The deployment seals consent and access bodies and keys its tags; its
+	// auditor, below, holds the same keys and reads over HTTP.
+	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	require.NoError(t, err)
+	kek, err := aead.New(kh)
+	require.NoError(t, err)
+	vault, err := privacy.NewVault(privacy.VaultConfig{Origin: origin, KEK: kek, Keys: privacy.NewMemoryKeyStore()})
+	require.NoError(t, err)
+	th, err := privacy.NewTaggerKeyset()
+	require.NoError(t, err)
+	tagger, err := privacy.NewTagger(th, origin)
+	require.NoError(t, err)
+	reg, err := consent.NewRegistry(consent.RegistryConfig{Log: l, Checker: local, Recorder: ehr.holder, Sealer: vault, Tagger: tagger})
 	require.NoError(t, err)
 	team := "did:hl:team-cardio"
 	c := consent.Consent{Patient: pat.did, Status: consent.StatusActive, Decision: consent.Deny, Grantors: []string{pat.did},
@@ -119,13 +135,13 @@ func TestRemoteParty(t *testing.T) {
 	require.True(t, a.Decision.Allowed)
 
 	// The remote party: the log's origin and key, and an HTTP URL.
-	h, err := tileserver.New(tileserver.Config{Log: l})
+	h, err := tileserver.New(tileserver.Config{Log: l, Payloads: store})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h) // listens on 127.0.0.1
 	defer srv.Close()
 	v, err := ledger.NewVerifier(ledger.VerifierConfig{Origin: origin, LogKey: vkey})
 	require.NoError(t, err)
-	remote, err := client.New(client.Config{URL: srv.URL, Verifier: v})
+	remote, err := client.New(client.Config{URL: srv.URL, Verifier: v, FetchPayloads: true})
 	require.NoError(t, err)
 	nv, err := note.NewVerifier(vkey)
 	require.NoError(t, err)
@@ -146,7 +162,7 @@ func TestRemoteParty(t *testing.T) {
 	require.NoError(t, res.CheckSignature(ctx, pat.did, msg, sig, time.Now()), "the current device key verifies remotely")
 
 	// Consents replayed from the read path alone.
-	auditor, err := consent.NewRegistry(consent.RegistryConfig{Log: remote, Checker: res})
+	auditor, err := consent.NewRegistry(consent.RegistryConfig{Log: remote, Checker: res, Sealer: vault, Tagger: tagger})
 	require.NoError(t, err)
 	ids, _, err := auditor.Active(ctx, pat.did)
 	require.NoError(t, err)
@@ -158,6 +174,26 @@ func TestRemoteParty(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, report, 1)
 	require.Equal(t, ehr.did, report[0].Recorder)
+
+	// The payloads served are checked against the leaves' commitments, and
+	// an erased one is reported as such.
+	tag, err := reg.SubjectTag(pat.did)
+	require.NoError(t, err)
+	_, err = remote.Update(ctx)
+	require.NoError(t, err)
+	cpNow, err := l.Checkpoint(ctx)
+	require.NoError(t, err)
+	head, err := ledger.ParseSignedCheckpoint(cpNow)
+	require.NoError(t, err)
+	x, err := ledger.NewErasureEntry(tag, head.Size, "GDPR Art. 17(1)(a)", ehr.did, time.Now().UTC())
+	require.NoError(t, err)
+	require.NoError(t, ehr.holder.SignEntry(x))
+	_, err = l.Erase(ctx, x)
+	require.NoError(t, err)
+	_, err = remote.Update(ctx)
+	require.NoError(t, err)
+	_, err = remote.Entry(ctx, a.Receipt.Index)
+	require.ErrorIs(t, err, ledger.ErrErased)
 
 	// The remote party cannot write.
 	g2, err := reg.GrantEntry(ctx, &c, time.Now().UTC())

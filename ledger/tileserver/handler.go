@@ -44,12 +44,27 @@ type Config struct {
 	// Logger receives the errors of failed requests (never entry
 	// contents). Nil is silent.
 	Logger *slog.Logger
+	// Payloads, if set, serves the payloads kept beside the tree at
+	// /payload/<N> (N the entry's index, decimal): the salt and the data,
+	// which a client checks against the leaf's commitment. Payloads are
+	// not part of tlog-tiles and are typically sealed; serve them only to
+	// parties allowed to read them (mount the handler behind
+	// authentication). An erased payload is 410 Gone. Nil: not served
+	// (404).
+	Payloads PayloadReader
+}
+
+// PayloadReader reads payloads kept beside the tree. *ledger.Log's store
+// (ledger.Store) implements it.
+type PayloadReader interface {
+	Payload(ctx context.Context, index uint64) ([]byte, error)
 }
 
 // Handler serves a log's read path in the C2SP tlog-tiles layout. It is
 // safe for concurrent use.
 type Handler struct {
 	log          Log
+	payloads     PayloadReader
 	partialCache string
 	logger       *slog.Logger
 }
@@ -68,6 +83,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	return &Handler{
 		log:          cfg.Log,
+		payloads:     cfg.Payloads,
 		partialCache: "public, max-age=" + strconv.Itoa(int(cfg.PartialMaxAge/time.Second)),
 		logger:       logger,
 	}, nil
@@ -106,6 +122,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.serveTile(w, r, req)
+	case strings.HasPrefix(p, "/payload/") && h.payloads != nil:
+		h.servePayload(w, r, p[len("/payload/"):])
 	default:
 		http.NotFound(w, r)
 	}
@@ -145,6 +163,29 @@ func (h *Handler) serveTile(w http.ResponseWriter, r *http.Request, req tileRequ
 	} else {
 		hdr.Set("Cache-Control", h.partialCache)
 	}
+	hdr.Set("Content-Length", strconv.Itoa(len(data)))
+	w.Write(data)
+}
+
+func (h *Handler) servePayload(w http.ResponseWriter, r *http.Request, n string) {
+	index, err := strconv.ParseUint(n, 10, 64)
+	if err != nil || strconv.FormatUint(index, 10) != n {
+		http.Error(w, "malformed payload path", http.StatusBadRequest)
+		return
+	}
+	data, err := h.payloads.Payload(r.Context(), index)
+	if errors.Is(err, ledger.ErrErased) {
+		w.Header().Set("Cache-Control", cacheNoStore)
+		http.Error(w, "erased", http.StatusGone)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/octet-stream")
+	hdr.Set("Cache-Control", cacheNoStore) // erasable: never cached
 	hdr.Set("Content-Length", strconv.Itoa(len(data)))
 	w.Write(data)
 }
