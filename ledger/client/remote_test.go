@@ -13,9 +13,9 @@ import (
 	"github.com/healthledger/healthledger/ledger/memstore"
 	"github.com/healthledger/healthledger/ledger/tileserver"
 	"github.com/healthledger/healthledger/privacy"
+	"github.com/stretchr/testify/require"
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
-	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/sumdb/note"
 )
 
