@@ -37,6 +37,7 @@ var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>Your health record activity report</title>
 <style>
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5rem;color:#1b1b1b;background:#fff;line-height:1.4}
@@ -81,7 +82,8 @@ code{font-size:.85em;word-break:break-all}
 `))
 
 // WriteHTML writes the report as one self-contained, accessible HTML page
-// a patient portal can show: no script, no external resource, a table
+// a patient portal can show: no script, no external resource (its
+// Content-Security-Policy forbids loading any), a table
 // with a caption and column headers, status in words as well as colour,
 // break-glass rows marked. results are the report's verifications (one
 // per event, from [Report.Verify]); with nil results every row shows

@@ -29,6 +29,7 @@ func TestHTMLPage(t *testing.T) {
 	require.Contains(t, page, `<html lang="en">`)
 	require.Contains(t, page, "<title>")
 	require.Contains(t, page, "<caption>")
+	require.Contains(t, page, `content="default-src 'none'; style-src 'unsafe-inline'"`)
 	require.Equal(t, 8, strings.Count(page, `<th scope="col">`))
 	for _, banned := range []string{"<script", "src=", "href=", "@import", "url("} {
 		require.NotContains(t, page, banned, "self-contained: no %s", banned)
