@@ -1,0 +1,75 @@
+package consent
+
+import (
+	"context"
+	"time"
+
+	"github.com/healthledger/healthledger/ledger"
+)
+
+// HistoryItem is one grant or revocation of a patient's consent, as
+// applied on replay.
+type HistoryItem struct {
+	// Index is the entry's log index.
+	Index uint64
+	// Kind is KindConsentGranted or KindConsentRevoked.
+	Kind ledger.Kind
+	// Writer is the entry's writer (the patient).
+	Writer string
+	// Time is the entry's time.
+	Time time.Time
+	// Consent is the ID of the consent granted or revoked.
+	Consent ID
+	// Granted is the consent, for a grant.
+	Granted *Consent
+	// Receipt proves the entry is in the log.
+	Receipt *ledger.Receipt
+}
+
+// History lists the patient's valid grant and revocation entries in ledger
+// order, each with a receipt, replaying them exactly as the evaluator does
+// (entries that fail a check are left out, as on replay). It is what a
+// patient report lists next to AccessReport.
+func (r *Registry) History(ctx context.Context, patient string) ([]HistoryItem, error) {
+	const page = 256
+	tag, err := r.SubjectTag(patient)
+	if err != nil {
+		return nil, err
+	}
+	st := &patientState{}
+	var out []HistoryItem
+	for {
+		idx, err := r.cfg.Log.BySubject(ctx, tag, st.next, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range idx {
+			st.next = i + 1
+			e, err := r.cfg.Log.Entry(ctx, i)
+			if err != nil {
+				return nil, err
+			}
+			if !isConsentKind(e.Kind) {
+				continue
+			}
+			g, err := r.check(ctx, patient, st, e)
+			if err != nil {
+				continue
+			}
+			st.apply(e, g, i)
+			rcpt, err := r.cfg.Log.Receipt(ctx, i)
+			if err != nil {
+				return nil, err
+			}
+			item := HistoryItem{Index: i, Kind: e.Kind, Writer: e.Writer, Time: e.Time, Consent: g.id, Receipt: rcpt}
+			if e.Kind == KindConsentGranted {
+				c := g.consent
+				item.Granted = &c
+			}
+			out = append(out, item)
+		}
+		if len(idx) < page {
+			return out, nil
+		}
+	}
+}

@@ -1,0 +1,327 @@
+// Command ehr plays a day at a clinic on a healthledger ledger: a lab
+// result is anchored, a clinician reads it under the patient's consent, a
+// research request is denied, an ER doctor breaks the glass, and the
+// patient's report is printed and then verified by a separate verifier
+// that holds nothing but public keys: the log's and the writers'.
+//
+//	go run ./examples/ehr                 # prints the day and the report
+//	go run ./examples/ehr -html report.html -json report.json
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/healthledger/healthledger/consent"
+	"github.com/healthledger/healthledger/identity"
+	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/ledger/memstore"
+	"github.com/healthledger/healthledger/privacy"
+	"github.com/healthledger/healthledger/records"
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+)
+
+const origin = "ledger.clinic.example/ehr"
+
+// labResult is an HbA1c Observation as the lab system stored it.
+const labResult = `{
+  "resourceType": "Observation",
+  "id": "hba1c-3",
+  "meta": {"versionId": "1", "lastUpdated": "2026-03-11T08:15:00Z"},
+  "status": "final",
+  "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+  "code": {"coding": [{"system": "http://loinc.org", "code": "4548-4", "display": "Hemoglobin A1c/Hemoglobin.total in Blood"}]},
+  "subject": {"reference": "Patient/example"},
+  "effectiveDateTime": "2026-03-11",
+  "valueQuantity": {"value": 6.10, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"}
+}`
+
+const careTeam = "did:hl:team-diabetes"
+
+var (
+	clinician  = consent.Actor{DID: "did:hl:dr-alice", Teams: []string{careTeam}, Roles: []string{"PRCP"}}
+	researcher = consent.Actor{DID: "did:hl:researcher", Organization: "did:hl:org-university"}
+	erDoctor   = consent.Actor{DID: "did:hl:er-doctor", Roles: []string{"ER-PHYSICIAN"}}
+)
+
+func main() {
+	htmlPath := flag.String("html", "", "write the patient's report as an HTML page to this file")
+	jsonPath := flag.String("json", "", "write the patient's report as JSON to this file")
+	flag.Parse()
+	var htmlOut, jsonOut io.Writer
+	for _, p := range []struct {
+		path string
+		w    *io.Writer
+	}{{*htmlPath, &htmlOut}, {*jsonPath, &jsonOut}} {
+		if p.path == "" {
+			continue
+		}
+		f, err := os.Create(p.path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ehr example:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		*p.w = f
+	}
+	if err := run(context.Background(), os.Stdout, htmlOut, jsonOut); err != nil {
+		fmt.Fprintln(os.Stderr, "ehr example:", err)
+		os.Exit(1)
+	}
+}
+
+// clinic is the EHR's side: the ledger, identities and services.
+type clinic struct {
+	log      *ledger.Log
+	vkey     string
+	patient  *identity.Holder
+	ehr      *identity.Holder
+	pubkeys  map[string]identity.PublicKey
+	registry *consent.Registry
+	records  *records.Service
+}
+
+func run(ctx context.Context, out, htmlOut, jsonOut io.Writer) error {
+	c, err := openClinic(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.log.Close()
+
+	// 07:55 The patient signs a consent at home: treatment by the diabetes
+	// care team only.
+	grant, err := c.registry.GrantEntry(ctx, &consent.Consent{
+		Patient: c.patient.DID(), Status: consent.StatusActive, Decision: consent.Deny,
+		Grantors: []string{c.patient.DID()},
+		Provisions: []consent.Provision{{
+			Actors: []consent.ActorMatch{{Reference: careTeam}}, Purposes: []consent.Purpose{consent.PurposeTreat},
+		}},
+	}, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	if err := c.patient.SignEntry(grant); err != nil {
+		return err
+	}
+	if _, err := c.registry.Submit(ctx, grant); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "consent: treatment by the diabetes care team")
+
+	// 08:15 The lab's result is anchored: the log gets a salted commitment.
+	anchor, err := c.records.Anchor(ctx, c.patient.DID(), []byte(labResult))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "anchored %s/%s version %s at index %d\n", anchor.Statement.ResourceType, anchor.Statement.ID,
+		anchor.Statement.Version, anchor.Index())
+
+	// 09:30 The clinician reads it; 11:00 a researcher asks; 23:40 the ER.
+	requests := []struct {
+		who     string
+		actor   consent.Actor
+		purpose consent.Purpose
+	}{
+		{"clinician", clinician, consent.PurposeTreat},
+		{"researcher", researcher, consent.PurposeResearch},
+		{"ER doctor", erDoctor, consent.PurposeBreakTheGlass},
+	}
+	for _, r := range requests {
+		acc, err := c.records.RecordAccess(ctx, &records.AccessRequest{Anchor: anchor, Action: records.ActionRead,
+			Actor: r.actor, Purpose: r.purpose, Client: "clinic-ehr-web"})
+		var refused *records.RefusedError
+		switch {
+		case err == nil && acc.Decision.BreakGlass:
+			fmt.Fprintf(out, "%-10s %-6s read -> PERMIT (break-glass, patient notified) access #%d, decision #%d\n", r.who, r.purpose, acc.Receipt.Index, acc.Statement.DecisionIndex)
+		case err == nil:
+			fmt.Fprintf(out, "%-10s %-6s read -> PERMIT access #%d, decision #%d\n", r.who, r.purpose, acc.Receipt.Index, acc.Statement.DecisionIndex)
+		case asRefused(err, &refused):
+			fmt.Fprintf(out, "%-10s %-6s read -> DENY, decision #%d, nothing read\n", r.who, r.purpose, refused.DecisionIndex)
+		default:
+			return err
+		}
+	}
+
+	// Evening: the patient's report, printed by the EHR...
+	rep, err := c.records.Report(ctx, c.patient.DID())
+	if err != nil {
+		return err
+	}
+	reportJSON, err := rep.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	if jsonOut != nil {
+		if _, err := jsonOut.Write(reportJSON); err != nil {
+			return err
+		}
+	}
+	// ...and checked by a verifier that never saw the ledger: it gets the
+	// report, the lab result and the proof from the patient, and public
+	// keys from the clinic's published configuration.
+	anchorJSON, err := anchor.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	keys := map[string]string{}
+	for did, k := range c.pubkeys {
+		keys[did] = k.Multibase()
+	}
+	return verifyOffline(out, htmlOut, origin, c.vkey, keys, reportJSON, []byte(labResult), anchorJSON)
+}
+
+func asRefused(err error, target **records.RefusedError) bool { return errors.As(err, target) }
+
+// verifyOffline is the separate verifier: it holds only the log's origin
+// and verifier key and the writers' public keys (multibase).
+func verifyOffline(out, htmlOut io.Writer, origin, logKey string, writerKeys map[string]string, reportJSON, resource, anchorJSON []byte) error {
+	v, err := ledger.NewVerifier(ledger.VerifierConfig{Origin: origin, LogKey: logKey})
+	if err != nil {
+		return err
+	}
+	keys := records.KeyRing{}
+	for did, mb := range writerKeys {
+		k, err := identity.ParseMultibase(mb)
+		if err != nil {
+			return err
+		}
+		keys[did] = []identity.PublicKey{k}
+	}
+	var a records.Anchor
+	if err := a.UnmarshalJSON(anchorJSON); err != nil {
+		return err
+	}
+	if err := records.VerifyAnchored(resource, &a, v); err != nil {
+		return fmt.Errorf("lab result: %w", err)
+	}
+	if err := a.VerifyWriter(context.Background(), keys); err != nil {
+		return fmt.Errorf("lab result writer: %w", err)
+	}
+	fmt.Fprintln(out, "verifier: the lab result is exactly the anchored version")
+
+	rep, err := records.ParseReport(reportJSON)
+	if err != nil {
+		return err
+	}
+	results := rep.Verify(context.Background(), v, keys)
+	fmt.Fprintf(out, "report: %d events\n", len(rep.Events))
+	failed := 0
+	for i, ev := range rep.Events {
+		status := "verified"
+		switch {
+		case results[i].Err != nil:
+			status, failed = "FAILED: "+results[i].Err.Error(), failed+1
+		case !results[i].ContentBound:
+			status = "verified (details sealed)"
+		}
+		fmt.Fprintf(out, "  #%-3d %-18s %s\n", ev.Index, ev.Type, status)
+	}
+	if htmlOut != nil {
+		if err := rep.WriteHTML(htmlOut, results); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d report events failed verification", failed)
+	}
+	fmt.Fprintln(out, "verifier: every event's proof verified with public keys only")
+	return nil
+}
+
+func openClinic(ctx context.Context) (*clinic, error) {
+	resolver, err := identity.NewResolver(identity.Config{})
+	if err != nil {
+		return nil, err
+	}
+	skey, vkey, err := ledger.GenerateKey(origin)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := ledger.NewSigner(skey)
+	if err != nil {
+		return nil, err
+	}
+	log, err := ledger.Open(ctx, ledger.Config{Store: memstore.New(), Signer: signer, Origin: origin, WriterVerifier: resolver})
+	if err != nil {
+		return nil, err
+	}
+	resolver.SetLedger(log)
+	c := &clinic{log: log, vkey: vkey, pubkeys: map[string]identity.PublicKey{}}
+	if c.patient, err = c.newDID(ctx); err != nil {
+		return nil, err
+	}
+	if c.ehr, err = c.newDID(ctx); err != nil {
+		return nil, err
+	}
+	vault, tagger, err := newPrivacy()
+	if err != nil {
+		return nil, err
+	}
+	c.registry, err = consent.NewRegistry(consent.RegistryConfig{
+		Log: log, Checker: resolver, Recorder: c.ehr, Sealer: vault, Tagger: tagger,
+		Evaluator: consent.Config{NoConsent: consent.OptIn, BreakGlassRoles: []string{"ER-PHYSICIAN"}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.records, err = records.New(records.Config{Log: log, Registry: c.registry, Signer: c.ehr, Sealer: vault})
+	return c, err
+}
+
+// newDID creates a did:hl identity on the ledger and returns its holder.
+func (c *clinic) newDID(ctx context.Context) (*identity.Holder, error) {
+	rotation, err := identity.GenerateKey(identity.KeyTypeEd25519)
+	if err != nil {
+		return nil, err
+	}
+	device, err := identity.GenerateKey(identity.KeyTypeEd25519)
+	if err != nil {
+		return nil, err
+	}
+	state := identity.State{
+		RotationKeys:        []identity.PublicKey{rotation.Public()},
+		VerificationMethods: []identity.VerificationMethod{{ID: "key-1", Key: device.Public(), Relationships: identity.AssertionMethod}},
+	}
+	op, did, err := identity.NewGenesis(state, time.Now().UTC().Add(-time.Second), rotation)
+	if err != nil {
+		return nil, err
+	}
+	e, err := identity.OperationEntry(did, op, rotation)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.log.Append(ctx, e); err != nil {
+		return nil, err
+	}
+	c.pubkeys[did] = device.Public()
+	return identity.NewHolder(did, did+"#key-1", device)
+}
+
+// newPrivacy returns the deployment's sealer and keyed tagger (a local
+// key-encryption key here; a KMS key in production).
+func newPrivacy() (*privacy.Vault, *privacy.Tagger, error) {
+	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		return nil, nil, err
+	}
+	kek, err := aead.New(kh)
+	if err != nil {
+		return nil, nil, err
+	}
+	vault, err := privacy.NewVault(privacy.VaultConfig{Origin: origin, KEK: kek, Keys: privacy.NewMemoryKeyStore()})
+	if err != nil {
+		return nil, nil, err
+	}
+	th, err := privacy.NewTaggerKeyset()
+	if err != nil {
+		return nil, nil, err
+	}
+	tagger, err := privacy.NewTagger(th, origin)
+	return vault, tagger, err
+}

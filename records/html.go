@@ -1,0 +1,176 @@
+package records
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+	"time"
+)
+
+// HTMLRow is one row of the HTML page, as shown.
+type htmlRow struct {
+	Index      uint64
+	Time       string
+	Event      string
+	Who        string
+	What       string
+	Why        string
+	Outcome    string
+	Custodial  bool
+	BreakGlass bool
+	Status     string // "verified", "verified-sealed", "failed", "unverified"
+	StatusText string
+}
+
+type htmlPage struct {
+	Patient    string
+	Generated  string
+	Rows       []htmlRow
+	Verified   int
+	Failed     int
+	BreakGlass int
+}
+
+var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>Your health record activity report</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5rem;color:#1b1b1b;background:#fff;line-height:1.4}
+h1{font-size:1.5rem;margin:0 0 .25rem}
+p.meta{margin:.1rem 0;color:#444}
+.summary{margin:1rem 0;padding:.75rem 1rem;border:1px solid #bbb;border-radius:.4rem;background:#f6f7f9}
+.alert{border-color:#b35c00;background:#fff4e5}
+table{border-collapse:collapse;width:100%;font-size:.92rem}
+caption{text-align:left;font-weight:600;padding:.5rem 0}
+th,td{border:1px solid #ccc;padding:.4rem .5rem;vertical-align:top;text-align:left}
+th{background:#e9edf2}
+tr.break-glass td{background:#fff4e5}
+.status-verified{color:#0b6b2b;font-weight:600}
+.status-verified-sealed{color:#0b4f6b;font-weight:600}
+.status-failed{color:#a4001d;font-weight:700}
+.status-unverified{color:#555}
+code{font-size:.85em;word-break:break-all}
+</style>
+</head>
+<body>
+<main>
+<h1>Your health record activity report</h1>
+<p class="meta">Patient: <code>{{.Patient}}</code></p>
+<p class="meta">Generated: <time datetime="{{.Generated}}">{{.Generated}}</time></p>
+<section class="summary{{if .BreakGlass}} alert{{end}}" aria-label="Summary">
+<p><strong>{{len .Rows}}</strong> events; <strong>{{.Verified}}</strong> proofs verified; <strong>{{.Failed}}</strong> failed.</p>
+{{if .BreakGlass}}<p role="alert"><strong>{{.BreakGlass}} emergency (break-glass) event(s)</strong> overrode your consent choices. They are marked below.</p>{{end}}
+</section>
+<table>
+<caption>Every anchored record, access, consent and decision about you, oldest first</caption>
+<thead><tr><th scope="col">#</th><th scope="col">When (UTC)</th><th scope="col">Event</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Why</th><th scope="col">Outcome</th><th scope="col">Proof</th></tr></thead>
+<tbody>
+{{range .Rows}}<tr id="entry-{{.Index}}" data-index="{{.Index}}" data-status="{{.Status}}"{{if .BreakGlass}} class="break-glass"{{end}}>
+<td>{{.Index}}</td><td><time datetime="{{.Time}}">{{.Time}}</time></td><td>{{.Event}}{{if .BreakGlass}} <strong>(emergency override)</strong>{{end}}{{if .Custodial}} <strong>(recorded on your behalf)</strong>{{end}}</td><td><code>{{.Who}}</code></td><td>{{.What}}</td><td>{{.Why}}</td><td>{{.Outcome}}</td><td class="status-{{.Status}}">{{.StatusText}}</td>
+</tr>
+{{end}}</tbody>
+</table>
+<p class="meta">"Verified" means the entry's receipt was checked against the ledger's public key and its writer's signature against the writer's public key; for record and access events the details shown were also checked against the ledger. "Verified (details sealed)" means the details are encrypted on the ledger and were checked by the ledger's operator, not on this page.</p>
+</main>
+</body>
+</html>
+`))
+
+// WriteHTML writes the report as one self-contained, accessible HTML page
+// a patient portal can show: no script, no external resource (its
+// Content-Security-Policy forbids loading any), a table
+// with a caption and column headers, status in words as well as colour,
+// break-glass rows marked. results are the report's verifications (one
+// per event, from [Report.Verify]); with nil results every row shows
+// "not verified".
+func (r *Report) WriteHTML(w io.Writer, results []Verification) error {
+	if results != nil && len(results) != len(r.Events) {
+		return fmt.Errorf("%w: one verification per event", ErrInvalidRequest)
+	}
+	p := htmlPage{Patient: r.Patient, Generated: r.Generated.UTC().Format(time.RFC3339)}
+	for i := range r.Events {
+		row := r.Events[i].htmlRow()
+		switch {
+		case results == nil:
+			row.Status, row.StatusText = "unverified", "not verified"
+		case results[i].Err != nil:
+			row.Status, row.StatusText = "failed", "FAILED: "+results[i].Err.Error()
+			p.Failed++
+		case results[i].ContentBound:
+			row.Status, row.StatusText = "verified", "✓ verified"
+			p.Verified++
+		default:
+			row.Status, row.StatusText = "verified-sealed", "✓ verified (details sealed)"
+			p.Verified++
+		}
+		if row.BreakGlass {
+			p.BreakGlass++
+		}
+		p.Rows = append(p.Rows, row)
+	}
+	return pageTemplate.Execute(w, p)
+}
+
+func (ev *Event) htmlRow() htmlRow {
+	row := htmlRow{Index: ev.Index, Time: ev.Time.UTC().Format("2006-01-02 15:04:05"), Who: ev.Writer}
+	switch {
+	case ev.Anchor != nil:
+		a := ev.Anchor
+		row.Event = "Record version anchored"
+		row.What = fmt.Sprintf("%s %s, version %s (digest %s…)", a.ResourceType, a.ID, a.Version, a.Digest.String()[:12])
+		row.Outcome = "recorded"
+	case ev.Access != nil:
+		a := ev.Access
+		row.Event = "Record " + a.Action.String()
+		row.Who = a.Actor
+		row.What = a.ResourceType + refSuffix(a.ID)
+		if a.Action == ActionQuery {
+			row.What = "search of " + a.ResourceType
+		}
+		row.Why = a.Purpose
+		row.Outcome = fmt.Sprintf("allowed by decision #%d", a.DecisionIndex)
+		row.BreakGlass = a.BreakGlass
+	case ev.Decision != nil:
+		d := ev.Decision
+		row.Event = "Access decision"
+		row.Who = d.Request.Actor.DID
+		row.What = d.Request.Action.String() + " " + d.Request.Resource.Type + refSuffix(d.Request.Resource.ID)
+		row.Why = d.Request.Purpose.String()
+		row.Outcome = "denied (" + d.Decision.Reason.String() + ")"
+		if d.Decision.Allowed {
+			row.Outcome = "allowed (" + d.Decision.Reason.String() + ")"
+		}
+		row.BreakGlass = d.Decision.BreakGlass
+	case ev.Type == EventConsentRevoke:
+		row.Event = "Consent revoked"
+		row.What = "consent " + short(ev.Consent)
+		row.Outcome = "revoked"
+	default:
+		row.Event = "Consent granted"
+		row.What = "consent " + short(ev.Consent)
+		if ev.Granted != nil {
+			row.What += fmt.Sprintf(" (base decision %s, %d provision(s))", ev.Granted.Decision, len(ev.Granted.Provisions))
+		}
+		row.Outcome = "in effect until revoked"
+	}
+	return row
+}
+
+func refSuffix(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " " + id
+}
+
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12] + "…"
+	}
+	return strings.Clone(s)
+}

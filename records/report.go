@@ -1,0 +1,300 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/healthledger/healthledger/consent"
+	"github.com/healthledger/healthledger/ledger"
+)
+
+// EventType says what a report event records.
+type EventType string
+
+// Event types of a patient report.
+const (
+	EventAnchor           EventType = "anchor"
+	EventAccess           EventType = "access"
+	EventConsentGrant     EventType = "consent-grant"
+	EventConsentRevoke    EventType = "consent-revocation"
+	EventDecision         EventType = "decision"
+	EventBreakGlass       EventType = "break-glass"
+	EventBreakGlassAccess EventType = "break-glass-access"
+)
+
+// Event is one row of a patient report: one ledger entry about the
+// patient, decoded, with its receipt.
+type Event struct {
+	// Index is the entry's log index.
+	Index uint64
+	// Type says what the entry records.
+	Type EventType
+	// Time is the entry's time.
+	Time time.Time
+	// Writer is the DID that wrote and signed the entry.
+	Writer string
+	// Anchor is the anchor statement (EventAnchor).
+	Anchor *AnchorStatement
+	// Access is the access statement (EventAccess, EventBreakGlassAccess).
+	Access *AccessStatement
+	// Salt opens Anchor's or Access's commitment on the log.
+	Salt Salt
+	// Decision is the recorded consent decision (EventDecision, EventBreakGlass).
+	Decision *consent.AccessRecord
+	// Consent is the consent granted or revoked (its ID), and Granted the
+	// consent itself for a grant.
+	Consent ID
+	Granted *consent.Consent
+	// Receipt proves the entry is in the log.
+	Receipt *ledger.Receipt
+}
+
+// ID is a consent ID as a string (consent.ID's String form).
+type ID = string
+
+// ContentBound reports whether the event's details are bound to its leaf
+// by a salted commitment that a verifier with the report alone can check
+// (anchors and accesses). Consent grants, revocations and decisions are
+// sealed on the log: their receipts and signatures verify offline, their
+// details only by the deployment that can open them (consent.Registry.Reevaluate).
+func (e *Event) ContentBound() bool { return e.Anchor != nil || e.Access != nil }
+
+// Report is everything the ledger holds about one patient, in time order.
+type Report struct {
+	// Patient is the patient's DID.
+	Patient string
+	// Generated is when the report was built.
+	Generated time.Time
+	// Events are the patient's entries, ordered by time, then index.
+	Events []Event
+}
+
+// Report builds the patient's report: every anchor, access, consent grant
+// and revocation, consent decision and break-glass event filed under the
+// patient's tag, each with a receipt against the latest checkpoint, in
+// time order (ties by log index). Entries under the tag that do not open
+// or do not match their commitment are left out, as consent leaves out
+// entries that fail its checks: anyone can append under a tag.
+func (s *Service) Report(ctx context.Context, patient string) (*Report, error) {
+	rep := &Report{Patient: patient, Generated: s.cfg.Now().UTC()}
+	hist, err := s.cfg.Registry.History(ctx, patient)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hist {
+		ev := Event{Index: h.Index, Type: EventConsentGrant, Time: h.Time, Writer: h.Writer, Consent: h.Consent.String(),
+			Granted: h.Granted, Receipt: h.Receipt}
+		if h.Kind == consent.KindConsentRevoked {
+			ev.Type = EventConsentRevoke
+		}
+		rep.Events = append(rep.Events, ev)
+	}
+	acc, err := s.cfg.Registry.AccessReport(ctx, patient)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range acc {
+		ev := Event{Index: a.Index, Type: EventDecision, Time: a.Record.Request.Time, Writer: a.Recorder,
+			Decision: a.Record, Receipt: a.Receipt}
+		if a.Record.Decision.BreakGlass {
+			ev.Type = EventBreakGlass
+		}
+		rep.Events = append(rep.Events, ev)
+	}
+	if err := s.recordEvents(ctx, patient, rep); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(rep.Events, func(a, b Event) int {
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return cmpUint(a.Index, b.Index)
+	})
+	return rep, nil
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// recordEvents adds the patient's anchor and access entries.
+func (s *Service) recordEvents(ctx context.Context, patient string, rep *Report) error {
+	const page = 256
+	tag, err := s.cfg.Registry.SubjectTag(patient)
+	if err != nil {
+		return err
+	}
+	for start := uint64(0); start < math.MaxUint64; {
+		idx, err := s.cfg.Log.BySubject(ctx, tag, start, page)
+		if err != nil {
+			return err
+		}
+		for _, i := range idx {
+			start = i + 1
+			ev, ok, err := s.recordEvent(ctx, patient, i)
+			if err != nil {
+				return err
+			}
+			if ok {
+				rep.Events = append(rep.Events, ev)
+			}
+		}
+		if len(idx) < page {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (s *Service) recordEvent(ctx context.Context, patient string, i uint64) (Event, bool, error) {
+	e, err := s.cfg.Log.Entry(ctx, i)
+	if errors.Is(err, ledger.ErrErased) {
+		return Event{}, false, nil
+	}
+	if err != nil {
+		return Event{}, false, err
+	}
+	if e.Kind != ledger.KindRecordAnchored && e.Kind != ledger.KindRecordAccessed {
+		return Event{}, false, nil
+	}
+	w, err := s.open(ctx, e)
+	if err != nil {
+		return Event{}, false, nil
+	}
+	ev := Event{Index: i, Time: e.Time, Writer: e.Writer}
+	var c ledger.Digest
+	switch {
+	case e.Kind == ledger.KindRecordAnchored && w.Anchor != nil:
+		st, salt, err := w.Anchor.statement()
+		if err != nil {
+			return Event{}, false, nil
+		}
+		ev.Type, ev.Anchor, ev.Salt = EventAnchor, &st, salt
+		c, err = st.Commitment(salt)
+		if err != nil || st.Patient != patient {
+			return Event{}, false, nil
+		}
+	case e.Kind == ledger.KindRecordAccessed && w.Access != nil:
+		st, salt, err := w.Access.statement()
+		if err != nil {
+			return Event{}, false, nil
+		}
+		ev.Type, ev.Access, ev.Salt = EventAccess, &st, salt
+		if st.BreakGlass {
+			ev.Type = EventBreakGlassAccess
+		}
+		c, err = st.Commitment(salt)
+		if err != nil || st.Patient != patient {
+			return Event{}, false, nil
+		}
+	default:
+		return Event{}, false, nil
+	}
+	if c != e.Digest {
+		return Event{}, false, nil
+	}
+	if ev.Receipt, err = s.cfg.Log.Receipt(ctx, i); err != nil {
+		return Event{}, false, err
+	}
+	return ev, true, nil
+}
+
+// Verification is the result of checking one event of a report offline.
+type Verification struct {
+	// Index is the event's log index.
+	Index uint64
+	// Err is nil when the receipt verified against the log's key, the
+	// entry is the event's kind and time, its writer's signature verified,
+	// and (for anchors and accesses) its commitment opens to the event's
+	// statement under the event's salt.
+	Err error
+	// ContentBound reports that the event's details were checked against
+	// the leaf (anchors and accesses); for sealed consent entries only the
+	// inclusion, kind, time and signature were.
+	ContentBound bool
+}
+
+// Verify checks every event of the report with only public keys: the
+// log's (through v) and the writers' (through keys, for example a KeyRing).
+// It also checks that each access names a decision present in the report
+// and that every statement is about the report's patient. It returns one
+// Verification per event, in order.
+func (r *Report) Verify(ctx context.Context, v *ledger.Verifier, keys SignatureChecker) []Verification {
+	decisions := map[uint64]bool{}
+	for i := range r.Events {
+		if r.Events[i].Decision != nil {
+			decisions[r.Events[i].Index] = r.Events[i].Decision.Decision.Allowed
+		}
+	}
+	out := make([]Verification, len(r.Events))
+	for i := range r.Events {
+		ev := &r.Events[i]
+		out[i] = Verification{Index: ev.Index, ContentBound: ev.ContentBound(), Err: r.verifyEvent(ctx, ev, v, keys, decisions)}
+	}
+	return out
+}
+
+var eventKinds = map[EventType]ledger.Kind{
+	EventAnchor: ledger.KindRecordAnchored, EventAccess: ledger.KindRecordAccessed,
+	EventBreakGlassAccess: ledger.KindRecordAccessed, EventConsentGrant: consent.KindConsentGranted,
+	EventConsentRevoke: consent.KindConsentRevoked, EventDecision: consent.KindAccessDecided,
+	EventBreakGlass: consent.KindAccessDecided,
+}
+
+func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier, keys SignatureChecker, decisions map[uint64]bool) error {
+	if ev.Receipt == nil {
+		return fmt.Errorf("%w: no receipt", ErrInvalidProof)
+	}
+	e, err := v.VerifyReceipt(ev.Receipt)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidProof, err)
+	}
+	switch {
+	case ev.Receipt.Index != ev.Index:
+		return &MismatchError{Field: "index"}
+	case eventKinds[ev.Type] != e.Kind:
+		return &MismatchError{Field: "kind"}
+	case !e.Time.Equal(ev.Time):
+		return &MismatchError{Field: "time"}
+	case e.Writer != ev.Writer:
+		return &MismatchError{Field: "writer"}
+	}
+	if err := checkLeafSignature(ctx, ev.Receipt.Leaf, keys); err != nil {
+		return err
+	}
+	var c ledger.Digest
+	switch {
+	case ev.Anchor != nil:
+		if ev.Anchor.Patient != r.Patient {
+			return &MismatchError{Field: "patient"}
+		}
+		c, err = ev.Anchor.Commitment(ev.Salt)
+	case ev.Access != nil:
+		if ev.Access.Patient != r.Patient {
+			return &MismatchError{Field: "patient"}
+		}
+		if allowed, ok := decisions[ev.Access.DecisionIndex]; !ok || !allowed {
+			return &MismatchError{Field: "decision"}
+		}
+		c, err = ev.Access.Commitment(ev.Salt)
+	default:
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidProof, err)
+	}
+	if c != e.Digest {
+		return &MismatchError{Field: "commitment"}
+	}
+	return nil
+}
