@@ -2,6 +2,7 @@
 #
 #   make test            unit, property, crash and in-process Trillian tests (Go only)
 #   make test-trillian   integration tests against real Trillian servers on PostgreSQL 15
+#   make test-browser    the patient report page in headless Chromium (installs it if missing)
 #   make lint            go vet and gofmt on every module
 #   make fuzz            every fuzz target for FUZZTIME each
 #   make bench           the benchmark suite (see benchmarks/README.md)
@@ -15,7 +16,7 @@ FUZZTIME ?= 15s
 # litewitness, whose dependencies stay out of the library's go.mod too).
 MODULES  := ledger/trillianstore benchmarks benchmarks/trillian interop .
 
-.PHONY: all test test-trillian lint fuzz bench bench-trillian quickstart
+.PHONY: all test test-trillian test-browser lint fuzz bench bench-trillian quickstart
 
 all: lint test
 
@@ -31,6 +32,9 @@ test-trillian:
 		state="$${HEALTHLEDGER_TRILLIAN_DIR:-/tmp/healthledger-trillian}/state.env"; \
 		cd ledger/trillianstore && HEALTHLEDGER_TRILLIAN=$$state \
 		$(GO) test -race -count=1 -timeout 20m -run 'Postgres' ./...
+
+test-browser:
+	./.ci/records-browser.sh
 
 lint:
 	@set -e; for m in $(MODULES); do \
