@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -12,7 +14,10 @@ import (
 	"github.com/healthledger/healthledger/ledger/client"
 	"github.com/healthledger/healthledger/ledger/memstore"
 	"github.com/healthledger/healthledger/ledger/tileserver"
+	"github.com/healthledger/healthledger/privacy"
 	"github.com/stretchr/testify/require"
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/keyset"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -100,7 +105,19 @@ func TestRemoteParty(t *testing.T) {
 	}
 	pat.replaceDevice(t, l, time.Now().UTC())
 
-	reg, err := consent.NewRegistry(consent.RegistryConfig{Log: l, Checker: local, Recorder: ehr.holder})
+	// Sealed bodies (payloads beside the tree) and keyed tags, as a
+	// deployment runs consent; the auditor below holds the same keys.
+	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	require.NoError(t, err)
+	kek, err := aead.New(kh)
+	require.NoError(t, err)
+	vault, err := privacy.NewVault(privacy.VaultConfig{Origin: origin, KEK: kek, Keys: privacy.NewMemoryKeyStore()})
+	require.NoError(t, err)
+	th, err := privacy.NewTaggerKeyset()
+	require.NoError(t, err)
+	tagger, err := privacy.NewTagger(th, origin)
+	require.NoError(t, err)
+	reg, err := consent.NewRegistry(consent.RegistryConfig{Log: l, Checker: local, Recorder: ehr.holder, Sealer: vault, Tagger: tagger})
 	require.NoError(t, err)
 	team := "did:hl:team-cardio"
 	c := consent.Consent{Patient: pat.did, Status: consent.StatusActive, Decision: consent.Deny, Grantors: []string{pat.did},
@@ -108,7 +125,7 @@ func TestRemoteParty(t *testing.T) {
 	g, err := reg.GrantEntry(ctx, &c, time.Now().UTC())
 	require.NoError(t, err)
 	require.NoError(t, pat.holder.SignEntry(g))
-	_, err = reg.Submit(ctx, g)
+	grant, err := reg.Submit(ctx, g)
 	require.NoError(t, err)
 	a, err := reg.Authorize(ctx, &consent.Request{
 		Patient: pat.did, Actor: consent.Actor{DID: "did:hl:dr-a", Teams: []string{team}},
@@ -119,13 +136,14 @@ func TestRemoteParty(t *testing.T) {
 	require.True(t, a.Decision.Allowed)
 
 	// The remote party: the log's origin and key, and an HTTP URL.
-	h, err := tileserver.New(tileserver.Config{Log: l})
+	// Payloads are served: the auditor reads sealed consent bodies.
+	h, err := tileserver.New(tileserver.Config{Log: l, Payloads: l})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h) // listens on 127.0.0.1
 	defer srv.Close()
 	v, err := ledger.NewVerifier(ledger.VerifierConfig{Origin: origin, LogKey: vkey})
 	require.NoError(t, err)
-	remote, err := client.New(client.Config{URL: srv.URL, Verifier: v})
+	remote, err := client.New(client.Config{URL: srv.URL, Verifier: v, Payloads: true})
 	require.NoError(t, err)
 	nv, err := note.NewVerifier(vkey)
 	require.NoError(t, err)
@@ -146,7 +164,7 @@ func TestRemoteParty(t *testing.T) {
 	require.NoError(t, res.CheckSignature(ctx, pat.did, msg, sig, time.Now()), "the current device key verifies remotely")
 
 	// Consents replayed from the read path alone.
-	auditor, err := consent.NewRegistry(consent.RegistryConfig{Log: remote, Checker: res})
+	auditor, err := consent.NewRegistry(consent.RegistryConfig{Log: remote, Checker: res, Sealer: vault, Tagger: tagger})
 	require.NoError(t, err)
 	ids, _, err := auditor.Active(ctx, pat.did)
 	require.NoError(t, err)
@@ -165,4 +183,43 @@ func TestRemoteParty(t *testing.T) {
 	require.NoError(t, pat.holder.SignEntry(g2))
 	_, err = auditor.Submit(ctx, g2)
 	require.ErrorIs(t, err, client.ErrReadOnly)
+
+	// The patient's consent payloads are erased. Over HTTP the grant is
+	// then a verified *ErasedError, and every tile and bundle the server
+	// served before is byte-identical.
+	before := map[string][]byte{}
+	for _, p := range []string{"/tile/0/000", "/tile/0/001.p/47", "/tile/1/000.p/1", "/tile/entries/000", "/tile/entries/001.p/47"} {
+		before[p] = httpGet(t, srv.URL+p)
+	}
+	tag, err := reg.SubjectTag(pat.did)
+	require.NoError(t, err)
+	size, err := remote.Update(ctx)
+	require.NoError(t, err)
+	ex, err := ledger.NewErasureEntry(tag, size.Size, "patient request", ehr.did, time.Now().UTC())
+	require.NoError(t, err)
+	require.NoError(t, ehr.holder.SignEntry(ex))
+	erasure, err := l.Erase(ctx, ex)
+	require.NoError(t, err)
+	_, err = remote.Update(ctx)
+	require.NoError(t, err)
+	_, err = remote.Entry(ctx, grant.Index)
+	var ee *ledger.ErasedError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, erasure.Index, ee.ErasedBy)
+	require.NotNil(t, ee.Erasure)
+	_, err = v.VerifyReceipt(ee.Erasure)
+	require.NoError(t, err, "the erasure's receipt verifies")
+	for p, b := range before {
+		require.Equal(t, b, httpGet(t, srv.URL+p), "%s is unchanged by the erasure", p)
+	}
+}
+
+func httpGet(t *testing.T, url string) []byte {
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, url)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return b
 }
