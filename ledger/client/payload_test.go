@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,33 @@ func TestPayloads(t *testing.T) {
 	require.ErrorAs(t, err, &ee)
 	require.Equal(t, rc.Index, ee.ErasedBy)
 	require.ErrorIs(t, err, ledger.ErrErased)
+
+	// An erasure of another subject does not erase this payload.
+	other := entry(6, "payload")
+	other.Subject, other.Body = ledger.DeriveSubjectTag("payloads", "patient-2"), nil
+	require.NoError(t, other.SetPayload([]byte("kept")))
+	orc, err := l.Append(ctx, other)
+	require.NoError(t, err)
+	ex3, err := ledger.NewErasureEntry(ledger.DeriveSubjectTag("payloads", "patient-3"), orc.Index+1, "test", "did:key:z6MkClientTest", time.Now())
+	require.NoError(t, err)
+	rc3, err := l.Erase(ctx, ex3)
+	require.NoError(t, err)
+	_, err = c.Update(ctx)
+	require.NoError(t, err)
+	e, err = c.Entry(ctx, orc.Index)
+	require.NoError(t, err)
+	require.Equal(t, "kept", string(e.Payload.Data))
+	tamper = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/payload/"+strconv.FormatUint(orc.Index, 10) {
+			return false
+		}
+		w.Header().Set("X-Erased-By", strconv.FormatUint(rc3.Index, 10))
+		http.Error(w, "erased", http.StatusGone)
+		return true
+	}
+	_, err = c.Entry(ctx, orc.Index)
+	require.ErrorIs(t, err, ledger.ErrInvalidProof, "a claim of erasure by another subject's erasure")
+	tamper = nil
 
 	hNo, err := tileserver.New(tileserver.Config{Log: l})
 	require.NoError(t, err)
