@@ -482,3 +482,17 @@ func (l *Log) EntryBundle(ctx context.Context, index uint64, width int) ([]byte,
 	}
 	return l.store.EntryBundle(ctx, index, width)
 }
+
+// Payload returns what the store keeps beside the leaf at index: the
+// payload's salt followed by its data (see [Payload]), as stored and not
+// checked; [Log.Entry] returns payloads checked against their commitment.
+// It fails with an error wrapping ErrNotFound if the entry has no payload
+// and with an *ErasedError if an erasure deleted it. It exists for
+// package ledger/tileserver, which serves payloads only when configured
+// to.
+func (l *Log) Payload(ctx context.Context, index uint64) ([]byte, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	return l.store.Payload(ctx, index)
+}

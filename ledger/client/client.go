@@ -56,26 +56,27 @@ type Config struct {
 	// RefreshInterval is how long Checkpoint serves the trusted
 	// checkpoint before fetching a new one. Zero fetches on every call.
 	RefreshInterval time.Duration
+	// Payloads makes Entry fetch the payloads of entries that commit to
+	// one (encoding version 2) from the server's /payload/<index> (a
+	// tileserver configured with Payloads) and check each against its
+	// commitment. Default false: such entries are returned without their
+	// Payload, as read from the leaf alone.
+	Payloads bool
 	// Logger receives debug logs (URLs and sizes, never entry contents).
 	// Nil is silent.
 	Logger *slog.Logger
-	// FetchPayloads makes Entry fetch the payload of a version 2 entry
-	// from URL + "payload/<index>" (a read path configured to serve them,
-	// see tileserver.Config.Payloads) and check it against the leaf's
-	// commitment. Default: entries come without their payloads.
-	FetchPayloads bool
 }
 
 // Client follows a remote log over its C2SP tlog-tiles read path and
 // serves verified reads. It implements identity.Ledger and the read
 // methods of consent.Log. It is safe for concurrent use.
 type Client struct {
-	base    string
-	http    *http.Client
-	v       CheckpointVerifier
-	logger  *slog.Logger
-	refresh time.Duration
-	payload bool
+	base     string
+	http     *http.Client
+	v        CheckpointVerifier
+	logger   *slog.Logger
+	refresh  time.Duration
+	payloads bool
 
 	full *tileCache // verified full tiles; its own lock
 
@@ -114,7 +115,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		base: cfg.URL, http: cfg.HTTPClient, v: cfg.Verifier, logger: logger,
-		refresh: cfg.RefreshInterval, payload: cfg.FetchPayloads, full: newTileCache(cfg.TileCacheSize),
+		refresh: cfg.RefreshInterval, full: newTileCache(cfg.TileCacheSize), payloads: cfg.Payloads,
 	}, nil
 }
 

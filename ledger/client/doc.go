@@ -22,6 +22,12 @@
 // read side of consent.Log (Entry, Receipt, BySubject; Append fails with
 // [ErrReadOnly]). Tiles carry no subject index, so [Client.BySubject]
 // builds one by reading every verified entry bundle once (see its doc).
+// Consent bodies are payloads kept beside the tree: with Config.Payloads
+// the Client reads them from a server that serves them (tileserver
+// Config.Payloads) and checks each against its leaf's commitment, so an
+// auditor holding the deployment's keys can replay consents remotely; an
+// erased payload is a *ledger.ErasedError whose erasure entry the Client
+// checked in the log.
 //
 // # Threat model
 //

@@ -2,8 +2,8 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -66,36 +66,95 @@ func (c *Client) Leaf(ctx context.Context, index uint64) ([]byte, error) {
 
 // Entry returns the healthledger entry at index (see Leaf). It fails with
 // an error wrapping ledger.ErrMalformed if the leaf is not an entry. With
-// Config.FetchPayloads, a version 2 entry comes with its payload, checked
-// against its commitment (ErrInvalidProof if it does not match; an
-// *ErasedError if the log erased it).
+// Config.Payloads, an entry that commits to a payload comes with it,
+// checked against the commitment; a payload the server says was erased is
+// a *ledger.ErasedError, after the Client checked that the log holds an
+// erasure entry that covers it (with that entry's receipt in Erasure).
 func (c *Client) Entry(ctx context.Context, index uint64) (*ledger.Entry, error) {
 	leaf, err := c.Leaf(ctx, index)
 	if err != nil {
 		return nil, err
 	}
 	e, err := ledger.UnmarshalEntry(leaf)
-	if err != nil || !c.payload || e.PayloadCommitment == (ledger.Commitment{}) {
-		return e, err
-	}
-	path := "payload/" + strconv.FormatUint(index, 10)
-	raw, err := c.fetch(ctx, path, ledger.PayloadSaltSize+ledger.MaxPayloadSize)
-	var he *HTTPError
-	if errors.As(err, &he) && he.Status == http.StatusGone {
-		return nil, &ledger.ErasedError{Index: index}
-	}
 	if err != nil {
 		return nil, err
 	}
-	p, err := ledger.ParsePayload(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ledger.ErrInvalidProof, path, err)
+	if c.payloads && e.PayloadCommitment != (ledger.Commitment{}) {
+		if err := c.payload(ctx, index, e); err != nil {
+			return nil, err
+		}
 	}
+	return e, nil
+}
+
+// payload fetches and checks the payload of e, the entry at index.
+func (c *Client) payload(ctx context.Context, index uint64, e *ledger.Entry) error {
+	path := "payload/" + strconv.FormatUint(index, 10)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusGone:
+		return c.erased(ctx, index, e, resp.Header.Get("X-Erased-By"))
+	case http.StatusNotFound:
+		return fmt.Errorf("%w: the server does not serve the payload of entry %d", ledger.ErrNotFound, index)
+	default:
+		return &HTTPError{Path: path, Status: resp.StatusCode}
+	}
+	const limit = ledger.PayloadSaltSize + ledger.MaxPayloadSize
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return err
+	}
+	if len(body) < ledger.PayloadSaltSize || len(body) > limit {
+		return fmt.Errorf("%w: payload of entry %d has %d bytes", ledger.ErrInvalidProof, index, len(body))
+	}
+	p := &ledger.Payload{Data: body[ledger.PayloadSaltSize:]}
+	copy(p.Salt[:], body)
 	if p.Commitment() != e.PayloadCommitment {
-		return nil, fmt.Errorf("%w: %s does not match the entry's commitment", ledger.ErrInvalidProof, path)
+		return fmt.Errorf("%w: payload of entry %d does not match its commitment", ledger.ErrInvalidProof, index)
 	}
 	e.Payload = p
-	return e, nil
+	return nil
+}
+
+// erased checks the server's claim that the payload of e (at index) was
+// erased by the entry at the index in by: that entry must be in the
+// trusted tree, be an erasure, and cover e. A false claim is
+// ErrInvalidProof: the server is withholding a payload.
+func (c *Client) erased(ctx context.Context, index uint64, e *ledger.Entry, by string) error {
+	at, err := strconv.ParseUint(by, 10, 64)
+	if err != nil || at <= index {
+		// An erasure deletes the payloads of entries before its own.
+		return fmt.Errorf("%w: payload of entry %d reported erased without a later erasure entry", ledger.ErrInvalidProof, index)
+	}
+	// The erasure entry is read from its leaf alone (an erasure carries
+	// its body in the leaf), so a lying server cannot send the Client
+	// from erasure to erasure.
+	leaf, err := c.Leaf(ctx, at)
+	var ex *ledger.Entry
+	if err == nil {
+		ex, err = ledger.UnmarshalEntry(leaf)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: payload of entry %d reported erased by entry %d: %w", ledger.ErrInvalidProof, index, at, err)
+	}
+	x, err := ledger.ParseErasure(ex)
+	if err != nil || !x.Covers(ex, e, index) {
+		return fmt.Errorf("%w: payload of entry %d reported erased by entry %d, which does not erase it", ledger.ErrInvalidProof, index, at)
+	}
+	ee := &ledger.ErasedError{Index: index, ErasedBy: at}
+	if rc, err := c.Receipt(ctx, at); err == nil {
+		ee.Erasure = rc
+	}
+	return ee
 }
 
 // Receipt returns a receipt for the entry at index against the trusted

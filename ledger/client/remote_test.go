@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -86,8 +88,7 @@ func TestRemoteParty(t *testing.T) {
 	require.NoError(t, err)
 	local, err := identity.NewResolver(identity.Config{})
 	require.NoError(t, err)
-	store := memstore.New()
-	l, err := ledger.Open(ctx, ledger.Config{Store: store, Signer: signer, Origin: origin, WriterVerifier: local})
+	l, err := ledger.Open(ctx, ledger.Config{Store: memstore.New(), Signer: signer, Origin: origin, WriterVerifier: local})
 	require.NoError(t, err)
 	defer l.Close()
 	local.SetLedger(l)
@@ -104,8 +105,8 @@ func TestRemoteParty(t *testing.T) {
 	}
 	pat.replaceDevice(t, l, time.Now().UTC())
 
-	// The deployment seals consent and access bodies and keys its tags; its
-	// auditor, below, holds the same keys and reads over HTTP.
+	// Sealed bodies (payloads beside the tree) and keyed tags, as a
+	// deployment runs consent; the auditor below holds the same keys.
 	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
 	require.NoError(t, err)
 	kek, err := aead.New(kh)
@@ -124,7 +125,7 @@ func TestRemoteParty(t *testing.T) {
 	g, err := reg.GrantEntry(ctx, &c, time.Now().UTC())
 	require.NoError(t, err)
 	require.NoError(t, pat.holder.SignEntry(g))
-	_, err = reg.Submit(ctx, g)
+	grant, err := reg.Submit(ctx, g)
 	require.NoError(t, err)
 	a, err := reg.Authorize(ctx, &consent.Request{
 		Patient: pat.did, Actor: consent.Actor{DID: "did:hl:dr-a", Teams: []string{team}},
@@ -135,13 +136,14 @@ func TestRemoteParty(t *testing.T) {
 	require.True(t, a.Decision.Allowed)
 
 	// The remote party: the log's origin and key, and an HTTP URL.
-	h, err := tileserver.New(tileserver.Config{Log: l, Payloads: store})
+	// Payloads are served: the auditor reads sealed consent bodies.
+	h, err := tileserver.New(tileserver.Config{Log: l, Payloads: l})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h) // listens on 127.0.0.1
 	defer srv.Close()
 	v, err := ledger.NewVerifier(ledger.VerifierConfig{Origin: origin, LogKey: vkey})
 	require.NoError(t, err)
-	remote, err := client.New(client.Config{URL: srv.URL, Verifier: v, FetchPayloads: true})
+	remote, err := client.New(client.Config{URL: srv.URL, Verifier: v, Payloads: true})
 	require.NoError(t, err)
 	nv, err := note.NewVerifier(vkey)
 	require.NoError(t, err)
@@ -175,30 +177,49 @@ func TestRemoteParty(t *testing.T) {
 	require.Len(t, report, 1)
 	require.Equal(t, ehr.did, report[0].Recorder)
 
-	// The payloads served are checked against the leaves' commitments, and
-	// an erased one is reported as such.
-	tag, err := reg.SubjectTag(pat.did)
-	require.NoError(t, err)
-	_, err = remote.Update(ctx)
-	require.NoError(t, err)
-	cpNow, err := l.Checkpoint(ctx)
-	require.NoError(t, err)
-	head, err := ledger.ParseSignedCheckpoint(cpNow)
-	require.NoError(t, err)
-	x, err := ledger.NewErasureEntry(tag, head.Size, "GDPR Art. 17(1)(a)", ehr.did, time.Now().UTC())
-	require.NoError(t, err)
-	require.NoError(t, ehr.holder.SignEntry(x))
-	_, err = l.Erase(ctx, x)
-	require.NoError(t, err)
-	_, err = remote.Update(ctx)
-	require.NoError(t, err)
-	_, err = remote.Entry(ctx, a.Receipt.Index)
-	require.ErrorIs(t, err, ledger.ErrErased)
-
 	// The remote party cannot write.
 	g2, err := reg.GrantEntry(ctx, &c, time.Now().UTC())
 	require.NoError(t, err)
 	require.NoError(t, pat.holder.SignEntry(g2))
 	_, err = auditor.Submit(ctx, g2)
 	require.ErrorIs(t, err, client.ErrReadOnly)
+
+	// The patient's consent payloads are erased. Over HTTP the grant is
+	// then a verified *ErasedError, and every tile and bundle the server
+	// served before is byte-identical.
+	before := map[string][]byte{}
+	for _, p := range []string{"/tile/0/000", "/tile/0/001.p/47", "/tile/1/000.p/1", "/tile/entries/000", "/tile/entries/001.p/47"} {
+		before[p] = httpGet(t, srv.URL+p)
+	}
+	tag, err := reg.SubjectTag(pat.did)
+	require.NoError(t, err)
+	size, err := remote.Update(ctx)
+	require.NoError(t, err)
+	ex, err := ledger.NewErasureEntry(tag, size.Size, "patient request", ehr.did, time.Now().UTC())
+	require.NoError(t, err)
+	require.NoError(t, ehr.holder.SignEntry(ex))
+	erasure, err := l.Erase(ctx, ex)
+	require.NoError(t, err)
+	_, err = remote.Update(ctx)
+	require.NoError(t, err)
+	_, err = remote.Entry(ctx, grant.Index)
+	var ee *ledger.ErasedError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, erasure.Index, ee.ErasedBy)
+	require.NotNil(t, ee.Erasure)
+	_, err = v.VerifyReceipt(ee.Erasure)
+	require.NoError(t, err, "the erasure's receipt verifies")
+	for p, b := range before {
+		require.Equal(t, b, httpGet(t, srv.URL+p), "%s is unchanged by the erasure", p)
+	}
+}
+
+func httpGet(t *testing.T, url string) []byte {
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, url)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return b
 }

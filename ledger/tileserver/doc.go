@@ -37,8 +37,13 @@
 //
 // Entries are public on the read path: everyone who can reach the handler
 // can read every leaf. Leaves carry digests, pseudonymous subject tags and
-// sealed bodies, not PHI in clear (see package ledger). Sealed payloads
-// kept beside the tree are not served: today the ledger keeps none apart
-// from the leaves, and when it does, serving them will be a separate,
-// explicitly configured route, never part of this default surface.
+// commitments, not PHI in clear (see package ledger). Payloads kept beside
+// the tree (encoding version 2: typically sealed consent and record
+// bodies, erasable) are not part of tlog-tiles and are not served unless
+// Config.Payloads is set; then /payload/<index> (decimal) serves the salt
+// and data the leaf commits to, with Cache-Control: no-store and no CORS
+// header, and an erased payload is 410 Gone with the erasure entry's index
+// in X-Erased-By. Serve payloads only behind the deployment's access
+// control. Erasure changes nothing else the handler serves: every tile,
+// bundle and checkpoint stays byte-identical.
 package tileserver

@@ -41,22 +41,21 @@ type Config struct {
 	// DefaultPartialMaxAge. Full tiles are cached for a year, immutable;
 	// the checkpoint is never cached (no-store).
 	PartialMaxAge time.Duration
+	// Payloads, if set, serves entries' payloads kept beside the tree at
+	// /payload/<index> (*ledger.Log implements PayloadSource). Payloads are
+	// typically sealed, but they are about people and erasable: serve them
+	// only behind the deployment's access control. Default: nil, and
+	// /payload/ is 404.
+	Payloads PayloadSource
 	// Logger receives the errors of failed requests (never entry
 	// contents). Nil is silent.
 	Logger *slog.Logger
-	// Payloads, if set, serves the payloads kept beside the tree at
-	// /payload/<N> (N the entry's index, decimal): the salt and the data,
-	// which a client checks against the leaf's commitment. Payloads are
-	// not part of tlog-tiles and are typically sealed; serve them only to
-	// parties allowed to read them (mount the handler behind
-	// authentication). An erased payload is 410 Gone. Nil: not served
-	// (404).
-	Payloads PayloadReader
 }
 
-// PayloadReader reads payloads kept beside the tree. *ledger.Log's store
-// (ledger.Store) implements it.
-type PayloadReader interface {
+// PayloadSource reads the payload kept beside a leaf: the salt and the
+// data, as ledger.Log.Payload returns them, an error wrapping
+// ledger.ErrNotFound, or a *ledger.ErasedError.
+type PayloadSource interface {
 	Payload(ctx context.Context, index uint64) ([]byte, error)
 }
 
@@ -64,7 +63,7 @@ type PayloadReader interface {
 // safe for concurrent use.
 type Handler struct {
 	log          Log
-	payloads     PayloadReader
+	payloads     PayloadSource
 	partialCache string
 	logger       *slog.Logger
 }
@@ -100,7 +99,6 @@ const (
 // root of the log's URL prefix (use http.StripPrefix for a sub-path).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
-	hdr.Set("Access-Control-Allow-Origin", "*")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hdr.Set("Allow", "GET, HEAD")
@@ -114,16 +112,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch p := r.URL.Path; {
 	case p == "/checkpoint":
+		hdr.Set("Access-Control-Allow-Origin", "*")
 		h.serveCheckpoint(w, r)
+	case strings.HasPrefix(p, "/payload/") && h.payloads != nil:
+		h.servePayload(w, r, p[len("/payload/"):])
 	case strings.HasPrefix(p, "/tile/"):
+		hdr.Set("Access-Control-Allow-Origin", "*")
 		req, ok := parseTilePath(p[len("/tile/"):])
 		if !ok {
 			http.Error(w, "malformed tile path", http.StatusBadRequest)
 			return
 		}
 		h.serveTile(w, r, req)
-	case strings.HasPrefix(p, "/payload/") && h.payloads != nil:
-		h.servePayload(w, r, p[len("/payload/"):])
 	default:
 		http.NotFound(w, r)
 	}
@@ -167,15 +167,21 @@ func (h *Handler) serveTile(w http.ResponseWriter, r *http.Request, req tileRequ
 	w.Write(data)
 }
 
-func (h *Handler) servePayload(w http.ResponseWriter, r *http.Request, n string) {
-	index, err := strconv.ParseUint(n, 10, 64)
-	if err != nil || strconv.FormatUint(index, 10) != n {
+// servePayload serves the payload of the entry at the decimal index s.
+// Payloads are never cached (no-store): an erasure must take effect at
+// once. An erased payload is 410 Gone with the index of the erasure entry
+// in the X-Erased-By header, which a client checks against the log.
+func (h *Handler) servePayload(w http.ResponseWriter, r *http.Request, s string) {
+	index, rest, ok := parseDecimal(s, 20)
+	if !ok || rest != "" {
 		http.Error(w, "malformed payload path", http.StatusBadRequest)
 		return
 	}
 	data, err := h.payloads.Payload(r.Context(), index)
-	if errors.Is(err, ledger.ErrErased) {
+	var erased *ledger.ErasedError
+	if errors.As(err, &erased) {
 		w.Header().Set("Cache-Control", cacheNoStore)
+		w.Header().Set("X-Erased-By", strconv.FormatUint(erased.ErasedBy, 10))
 		http.Error(w, "erased", http.StatusGone)
 		return
 	}
@@ -185,7 +191,7 @@ func (h *Handler) servePayload(w http.ResponseWriter, r *http.Request, n string)
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/octet-stream")
-	hdr.Set("Cache-Control", cacheNoStore) // erasable: never cached
+	hdr.Set("Cache-Control", cacheNoStore)
 	hdr.Set("Content-Length", strconv.Itoa(len(data)))
 	w.Write(data)
 }

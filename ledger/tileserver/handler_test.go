@@ -6,8 +6,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/tileserver"
@@ -216,4 +219,50 @@ func mustRequest(t *testing.T, p string) *http.Request {
 	req, err := http.NewRequest("GET", "http://log.example"+p, nil)
 	require.NoError(t, err)
 	return req
+}
+
+// Payloads are served only when configured, never cached, without CORS,
+// and an erased one is 410 with the erasure's index.
+func TestPayloadRoute(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, 3)
+	e := entry(100)
+	e.Body = nil
+	require.NoError(t, e.SetPayload([]byte("sealed")))
+	rc, err := r.log.Append(ctx, e)
+	require.NoError(t, err)
+	path := "/payload/" + strconv.FormatUint(rc.Index, 10)
+
+	resp, _ := get(t, "GET", r.srv.URL+path)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "not served by default")
+
+	h, err := tileserver.New(tileserver.Config{Log: r.log, Payloads: r.log})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, body := get(t, "GET", srv.URL+path)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	require.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
+	require.Equal(t, "sealed", string(body[ledger.PayloadSaltSize:]))
+	for p, status := range map[string]int{
+		"/payload/0":                    http.StatusNotFound, // a version 1 entry
+		"/payload/99":                   http.StatusNotFound,
+		"/payload/03":                   http.StatusBadRequest,
+		"/payload/":                     http.StatusBadRequest,
+		"/payload/1x":                   http.StatusBadRequest,
+		"/payload/18446744073709551616": http.StatusBadRequest,
+	} {
+		resp, _ := get(t, "GET", srv.URL+p)
+		require.Equal(t, status, resp.StatusCode, p)
+	}
+
+	ex, err := ledger.NewErasureEntry(e.Subject, rc.Index+1, "test", "did:key:z6MkTileserverTest", time.Now())
+	require.NoError(t, err)
+	erasure, err := r.log.Erase(ctx, ex)
+	require.NoError(t, err)
+	resp, _ = get(t, "GET", srv.URL+path)
+	require.Equal(t, http.StatusGone, resp.StatusCode)
+	require.Equal(t, strconv.FormatUint(erasure.Index, 10), resp.Header.Get("X-Erased-By"))
+	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
 }

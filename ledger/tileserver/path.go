@@ -63,11 +63,16 @@ func cutPrefix(s, prefix string) (string, bool) {
 }
 
 // parseDecimal parses a decimal number of 1 to maxDigits digits without
-// leading zeros at the start of s, and returns the rest.
+// leading zeros at the start of s, and returns the rest. A value that does
+// not fit in 64 bits is refused.
 func parseDecimal(s string, maxDigits int) (uint64, string, bool) {
 	n, i := uint64(0), 0
 	for i < len(s) && i < maxDigits+1 && s[i] >= '0' && s[i] <= '9' {
-		n = n*10 + uint64(s[i]-'0')
+		d := uint64(s[i] - '0')
+		if n > (^uint64(0)-d)/10 {
+			return 0, s, false
+		}
+		n = n*10 + d
 		i++
 	}
 	if i == 0 || i > maxDigits || (i > 1 && s[0] == '0') {
