@@ -139,12 +139,7 @@ func TestWitnessRefusesBadInput(t *testing.T) {
 	// last line is the log's timestamp).
 	sigEnd := bytes.Index(forged, []byte("\n\n")) + 2
 	sigEnd += bytes.IndexByte(forged[sigEnd:], '\n')
-	// Another base64 character, so that the line still parses.
-	if forged[sigEnd-5] == 'A' {
-		forged[sigEnd-5] = 'B'
-	} else {
-		forged[sigEnd-5] = 'A'
-	}
+	otherBase64Char(forged, sigEnd-5) // the line still parses
 	_, err := r.witness.AddCheckpoint(0, nil, forged)
 	require.ErrorIs(t, err, ledger.ErrBadSignature)
 
