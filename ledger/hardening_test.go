@@ -540,3 +540,46 @@ func otherBase64Char(b []byte, i int) {
 		b[i] = 'A'
 	}
 }
+
+// gatedGuard holds every Swap until the test lets it through.
+type gatedGuard struct {
+	flakyGuard
+	gate chan struct{}
+}
+
+func (g *gatedGuard) Swap(ctx context.Context, old, next []byte) error {
+	<-g.gate
+	return g.flakyGuard.Swap(ctx, old, next)
+}
+
+// A checkpoint is shown to nobody (Log.Checkpoint, receipts) before the
+// guard holds it, even when the store already committed it.
+func TestNoCheckpointShownBeforeTheGuardHasIt(t *testing.T) {
+	ctx := context.Background()
+	k := newLogKeys(t)
+	st := memstore.New()
+	g := &gatedGuard{gate: make(chan struct{})}
+	l, err := openLog(t, st, k, g)
+	require.NoError(t, err)
+	done := make(chan *ledger.Receipt)
+	go func() {
+		r, err := l.Append(ctx, testEntry(1))
+		if err != nil {
+			t.Error(err)
+		}
+		done <- r
+	}()
+	require.Eventually(t, func() bool { return storeSize(t, st) == 1 }, 5*time.Second, time.Millisecond, "the store commits")
+	_, err = l.Checkpoint(ctx)
+	require.ErrorIs(t, err, ledger.ErrEmptyLog, "the store's checkpoint is not published before the guard has it")
+	select {
+	case <-done:
+		t.Fatal("a receipt was released before the guard held its checkpoint")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(g.gate)
+	r := <-done
+	cp, err := l.Checkpoint(ctx)
+	require.NoError(t, err)
+	require.Equal(t, r.Checkpoint, cp)
+}

@@ -61,8 +61,9 @@ type Log struct {
 	// queue holds appends waiting for the sequencer; its capacity is
 	// MaxPending. Written by Append, read by the sequencer only.
 	queue chan *appendReq
-	// quit is closed by Close; done is closed when the sequencer has
-	// stopped and failed every request it took.
+	// quit is closed by Close; done is closed by the publisher once the
+	// sequencer has stopped and every batch it took has been released or
+	// failed.
 	quit, done chan struct{}
 	closeOnce  sync.Once
 	closed     atomic.Bool
@@ -244,10 +245,18 @@ func (l *Log) existing(ctx context.Context, index uint64) (*Receipt, error) {
 }
 
 // sequence is the sequencer goroutine: it owns the store's Add.
+//
+// It commits batch after batch and hands each committed batch to the
+// publisher goroutine, which records the checkpoint in the guard, collects
+// witness cosignatures and only then releases the receipts: the guard's
+// fsync and the witnesses' round trip of batch N overlap the store commit
+// of batch N+1, in order, and no receipt is released early.
 func (l *Log) sequence() {
-	defer close(l.done)
-	batch := make([]*appendReq, 0, l.cfg.MaxBatch)
+	published := make(chan publishJob, publishDepth)
+	go l.publish(published)
+	defer close(published)
 	for {
+		batch := make([]*appendReq, 0, l.cfg.MaxBatch)
 		select {
 		case <-l.quit:
 			l.failQueued()
@@ -263,8 +272,28 @@ func (l *Log) sequence() {
 			runtime.Gosched()
 			l.fill(&batch)
 		}
-		l.commit(batch)
-		clear(batch)
+		published <- l.commit(batch)
+	}
+}
+
+// publishDepth is how many committed batches may wait for the publisher:
+// one being published while the next is committed.
+const publishDepth = 1
+
+// publishJob is a committed (or failed) batch on its way to its callers.
+type publishJob struct {
+	batch []*appendReq
+	res   AddResult
+	err   error
+}
+
+// publish is the publisher goroutine: it owns the guard's writes and the
+// witness rounds, and closes done when the sequencer has stopped and every
+// batch it committed has been released.
+func (l *Log) publish(jobs <-chan publishJob) {
+	defer close(l.done)
+	for j := range jobs {
+		l.release(j)
 	}
 }
 
@@ -280,11 +309,9 @@ func (l *Log) fill(batch *[]*appendReq) {
 	}
 }
 
-// commit integrates one batch, records its checkpoint in the guard, has
-// the witnesses cosign it (if any) and wakes its callers. No receipt is
-// released before the guard holds the batch's checkpoint and, with
-// witnesses, before their quorum cosigned it.
-func (l *Log) commit(batch []*appendReq) {
+// commit integrates one batch in the store and records its head as the
+// latest committed one (which sign checks the next head against).
+func (l *Log) commit(batch []*appendReq) publishJob {
 	leaves := make([]Leaf, len(batch))
 	for i, r := range batch {
 		leaves[i] = r.leaf
@@ -294,7 +321,19 @@ func (l *Log) commit(batch []*appendReq) {
 		err = fmt.Errorf("%w: store returned %d indices for %d leaves", ErrCorrupt, len(res.Indices), len(batch))
 	}
 	if err == nil {
-		err = l.advanceGuard(res.Head, res.Checkpoint)
+		err = l.committed(res.Head)
+	}
+	return publishJob{batch: batch, res: res, err: err}
+}
+
+// release records a committed batch's checkpoint in the guard, has the
+// witnesses cosign it (if any) and wakes its callers. No receipt is
+// released before the guard holds the batch's checkpoint and, with
+// witnesses, before their quorum cosigned it.
+func (l *Log) release(j publishJob) {
+	batch, res, err := j.batch, j.res, j.err
+	if err == nil {
+		err = l.advanceGuard(res.Checkpoint)
 	}
 	if err == nil && l.cosign != nil {
 		res.Checkpoint, err = l.cosignBatch(res.Checkpoint)
@@ -425,7 +464,21 @@ func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
 	if l.cosign != nil {
 		return l.cosignedCheckpoint(ctx)
 	}
-	return l.store.Checkpoint(ctx)
+	return l.published()
+}
+
+// published returns the latest checkpoint the guard holds: the store may
+// already hold a newer one whose batch is not released yet, and a
+// checkpoint is shown to nobody before the guard has it (a store that then
+// lost that batch could otherwise be extended into a fork of a checkpoint
+// someone saw).
+func (l *Log) published() ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.guarded == nil {
+		return nil, ErrEmptyLog
+	}
+	return bytes.Clone(l.guarded), nil
 }
 
 // Receipt returns a receipt for the entry at index against the latest

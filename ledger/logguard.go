@@ -150,23 +150,37 @@ func (l *Log) checkStore(ctx context.Context) error {
 	return nil
 }
 
-// advanceGuard records a committed batch's checkpoint in the guard.
-func (l *Log) advanceGuard(head TreeHead, signed []byte) error {
+// committed records the head the store just committed (called by the
+// sequencer): sign checks every later head against it. A head that goes
+// back or forks is refused.
+func (l *Log) committed(head TreeHead) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if bytes.Equal(signed, l.guarded) {
-		return nil // a batch of duplicates: nothing new was signed
-	}
 	if head.Size < l.head.Size || (head.Size == l.head.Size && head.Root != l.head.Root) {
-		return &RollbackError{Guarded: l.head, GuardedCheckpoint: bytes.Clone(l.guarded), Stored: head, StoredCheckpoint: bytes.Clone(signed), Behind: head.Size < l.head.Size}
+		return &RollbackError{Guarded: l.head, Stored: head, Behind: head.Size < l.head.Size}
 	}
-	if err := l.guard.Swap(context.Background(), l.guarded, signed); err != nil {
-		return fmt.Errorf("ledger: the batch is stored but the checkpoint guard was not updated, so its receipts are withheld: %w", err)
-	}
-	l.head, l.guarded = head, bytes.Clone(signed)
+	l.head = head
 	if l.pendingAt.After(l.signedAt) {
 		l.signedAt = l.pendingAt
 	}
+	return nil
+}
+
+// advanceGuard records a committed batch's checkpoint in the guard (called
+// by the publisher, in commit order).
+func (l *Log) advanceGuard(signed []byte) error {
+	l.mu.Lock()
+	prev := l.guarded
+	l.mu.Unlock()
+	if bytes.Equal(signed, prev) {
+		return nil // a batch of duplicates: nothing new was signed
+	}
+	if err := l.guard.Swap(context.Background(), prev, signed); err != nil {
+		return fmt.Errorf("ledger: the batch is stored but the checkpoint guard was not updated, so its receipts are withheld: %w", err)
+	}
+	l.mu.Lock()
+	l.guarded = bytes.Clone(signed)
+	l.mu.Unlock()
 	return nil
 }
 
