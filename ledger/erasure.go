@@ -104,20 +104,30 @@ func (l *Log) Erase(ctx context.Context, e *Entry) (*Receipt, error) {
 		return nil, err
 	}
 	before := min(x.Before, r.Index)
-	const page = 1024
+	// Collect the indices first and erase them in few store calls: a
+	// store's erasure has a fixed cost (Pebble compacts and reopens).
+	const page, perCall = 1024, 1 << 16
+	var batch []uint64
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := l.store.ErasePayloads(ctx, batch, r.Index)
+		batch = batch[:0]
+		return err
+	}
 	for start := uint64(0); start < before; {
 		idx, err := l.store.BySubject(ctx, e.Subject, start, page)
 		if err != nil {
 			return r, fmt.Errorf("ledger: erasure recorded at %d, payloads not yet deleted: %w", r.Index, err)
 		}
-		var batch []uint64
 		for _, i := range idx {
 			if i < before {
 				batch = append(batch, i)
 			}
 		}
-		if len(batch) > 0 {
-			if err := l.store.ErasePayloads(ctx, batch, r.Index); err != nil {
+		if len(batch) >= perCall {
+			if err := flush(); err != nil {
 				return r, fmt.Errorf("ledger: erasure recorded at %d, payloads not yet deleted: %w", r.Index, err)
 			}
 		}
@@ -125,6 +135,9 @@ func (l *Log) Erase(ctx context.Context, e *Entry) (*Receipt, error) {
 			break
 		}
 		start = idx[len(idx)-1] + 1
+	}
+	if err := flush(); err != nil {
+		return r, fmt.Errorf("ledger: erasure recorded at %d, payloads not yet deleted: %w", r.Index, err)
 	}
 	return r, nil
 }
