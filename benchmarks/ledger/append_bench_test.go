@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/healthledger/healthledger/benchmarks/ledger/loadgen"
 	"github.com/healthledger/healthledger/ledger"
@@ -35,26 +36,73 @@ func benchAppend(b *testing.B, kind string, writers int) {
 	fatalIf(b, err)
 	defer rig.close()
 	b.SetBytes(leafSize)
+	runAppend(ctx, b, rig, writers)
+}
+
+// metricCPU is the unit of the CPU time the whole process (log, store,
+// writers and, for BenchmarkAppendWitnessed, the in-process witnesses)
+// used per entry, user plus system, in microseconds. Unlike entries/s it
+// hardly moves when other processes compete for the cores, so it compares
+// variants run minutes apart on a loaded machine.
+const metricCPU = "cpu-us/entry"
+
+// runAppend runs rig's appends as loadgen.Run does and reports, besides
+// its metrics, entries/batch and metricCPU.
+func runAppend(ctx context.Context, b *testing.B, rig *appendRig, writers int) {
+	b.Helper()
+	cpu0, ok0 := processCPU()
 	loadgen.Run(ctx, b, writers, "entries/s", rig.op)
+	cpu1, ok1 := processCPU()
 	b.ReportMetric(float64(b.N)/float64(rig.batches()), "entries/batch")
+	if ok0 && ok1 {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(time.Microsecond)/float64(b.N), metricCPU)
+	}
 }
 
 // appendRig is a fresh log and the append operation of the benchmark.
 type appendRig struct {
+	keys  logKeys
 	store ledger.Store
 	log   *ledger.Log
 	maker *entryMaker
+	opts  appendOptions
 	// sizes[w] holds the tree sizes of the checkpoints worker w received:
 	// one per group-committed batch it took part in. Only worker w
 	// touches sizes[w] during a run.
 	sizes []map[uint64]struct{}
 }
 
+// appendOptions change what an appendRig appends and checks. The zero
+// value is the plain append benchmark: entryMaker's 1 KiB-leaf entries, a
+// default Log.
+type appendOptions struct {
+	// newEntry makes the seq-th entry in the calling writer goroutine
+	// (sealing, if any, happens here, inside the timed call). Nil means
+	// the rig's entryMaker, whose leaves are exactly leafSize bytes.
+	newEntry func(ctx context.Context, seq uint64) (*ledger.Entry, error)
+	// configure changes the Log's Config (witnesses); nil keeps defaults.
+	configure func(*ledger.Config)
+	// check is an extra check of every receipt; nil checks nothing more.
+	check func(rc *ledger.Receipt) error
+	// closers are called by close, after the log and the store.
+	closers []func()
+}
+
 func newAppendRig(ctx context.Context, kind, dir string, writers int) (*appendRig, error) {
+	return newAppendRigWith(ctx, kind, dir, writers, appendOptions{})
+}
+
+func newAppendRigWith(ctx context.Context, kind, dir string, writers int, opts appendOptions) (*appendRig, error) {
 	keys, err := newLogKeys()
 	if err != nil {
 		return nil, err
 	}
+	return newAppendRigKeys(ctx, kind, dir, writers, keys, opts)
+}
+
+// newAppendRigKeys is newAppendRigWith with the log's checkpoint keys
+// given, for rigs whose witnesses must know the log's key beforehand.
+func newAppendRigKeys(ctx context.Context, kind, dir string, writers int, keys logKeys, opts appendOptions) (*appendRig, error) {
 	maker, err := newEntryMaker(leafSize)
 	if err != nil {
 		return nil, err
@@ -63,12 +111,12 @@ func newAppendRig(ctx context.Context, kind, dir string, writers int) (*appendRi
 	if err != nil {
 		return nil, err
 	}
-	l, err := openLog(ctx, store, keys)
+	l, err := openLogWith(ctx, store, keys, opts.configure)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	rig := &appendRig{store: store, log: l, maker: maker, sizes: make([]map[uint64]struct{}, max(1, writers))}
+	rig := &appendRig{keys: keys, store: store, log: l, maker: maker, opts: opts, sizes: make([]map[uint64]struct{}, max(1, writers))}
 	for w := range rig.sizes {
 		rig.sizes[w] = map[uint64]struct{}{}
 	}
@@ -77,16 +125,29 @@ func newAppendRig(ctx context.Context, kind, dir string, writers int) (*appendRi
 
 // op appends the seq-th entry and checks that it got a receipt of its own.
 func (r *appendRig) op(ctx context.Context, worker int, seq uint64) error {
-	rc, err := r.log.Append(ctx, r.maker.entry(seq))
+	e, wantLeaf := r.maker.entry(seq), leafSize
+	if r.opts.newEntry != nil {
+		var err error
+		if e, err = r.opts.newEntry(ctx, seq); err != nil {
+			return err
+		}
+		wantLeaf = 0
+	}
+	rc, err := r.log.Append(ctx, e)
 	if err != nil {
 		return err
 	}
-	if rc.Existed || len(rc.Leaf) != leafSize {
+	if rc.Existed || (wantLeaf != 0 && len(rc.Leaf) != wantLeaf) {
 		return fmt.Errorf("entry %d: unexpected receipt (existed %v, %d-byte leaf)", seq, rc.Existed, len(rc.Leaf))
 	}
 	size, err := checkpointSize(rc.Checkpoint)
 	if err != nil || rc.Index >= size {
 		return fmt.Errorf("entry %d: receipt checkpoint does not cover index %d: %v", seq, rc.Index, err)
+	}
+	if r.opts.check != nil {
+		if err := r.opts.check(rc); err != nil {
+			return fmt.Errorf("entry %d: %w", seq, err)
+		}
 	}
 	r.sizes[worker][size] = struct{}{}
 	return nil
@@ -118,6 +179,9 @@ func checkpointSize(note []byte) (uint64, error) {
 func (r *appendRig) close() error {
 	errLog := r.log.Close()
 	errStore := r.store.Close()
+	for _, c := range r.opts.closers {
+		c()
+	}
 	if errLog != nil {
 		return errLog
 	}

@@ -127,7 +127,17 @@ func (m *entryMaker) entry(seq uint64) *ledger.Entry {
 
 // openLog opens a Log with default settings over store.
 func openLog(ctx context.Context, store ledger.Store, keys logKeys) (*ledger.Log, error) {
-	return ledger.Open(ctx, ledger.Config{Store: store, Signer: keys.signer, Origin: origin})
+	return openLogWith(ctx, store, keys, nil)
+}
+
+// openLogWith opens a Log over store with default settings changed by
+// configure (if not nil), for example to add witnesses.
+func openLogWith(ctx context.Context, store ledger.Store, keys logKeys, configure func(*ledger.Config)) (*ledger.Log, error) {
+	cfg := ledger.Config{Store: store, Signer: keys.signer, Origin: origin}
+	if configure != nil {
+		configure(&cfg)
+	}
+	return ledger.Open(ctx, cfg)
 }
 
 // fatalIf stops tb on err.

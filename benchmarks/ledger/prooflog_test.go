@@ -136,5 +136,6 @@ func closeSharedLogs() {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	closeSharedLogs()
+	removeSharedErasureLog()
 	os.Exit(code)
 }
