@@ -268,6 +268,13 @@ func TestServeMonitorInspect(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &remote))
 	require.Equal(t, local, remote, "the same entries over HTTP as on disk")
 
+	scrape := get(t, url+"metrics")
+	require.Contains(t, scrape, "# TYPE healthledger_tileserver_responses_total counter")
+	require.Regexp(t, `healthledger_tileserver_responses_total\{kind="tile",status="200"\} [1-9]`, scrape, "tiles served are counted")
+	require.NotContains(t, scrape, `kind="tile",status="404"`)
+	get(t, url+"tile/0/x999/000")
+	require.Contains(t, get(t, url+"metrics"), `healthledger_tileserver_responses_total{kind="tile",status="404"} 1`)
+
 	r = runCmd(t, "inspect", "--url", url, "--origin", origin, "--log-key", f.pub)
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "size 300")
@@ -324,4 +331,18 @@ func TestServeWitness(t *testing.T) {
 	state, err := os.ReadFile(wkey + ".state")
 	require.NoError(t, err)
 	require.Contains(t, string(state), origin, "the witness persisted what it cosigned")
+	require.Contains(t, get(t, url+"metrics"), `healthledger_witness_requests_total{status="200"} 1`)
+	_, err = c.AddCheckpoint(context.Background(), 0, nil, signed.Bytes())
+	require.Error(t, err, "an old size the witness moved past")
+	require.Contains(t, get(t, url+"metrics"), `healthledger_witness_requests_total{status="409"} 1`)
+}
+
+func get(t *testing.T, url string) string {
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, err = b.ReadFrom(resp.Body)
+	require.NoError(t, err)
+	return b.String()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/healthledger/healthledger/ledger/pebblestore"
 	"github.com/healthledger/healthledger/ledger/tileserver"
 	"github.com/healthledger/healthledger/ledger/witness"
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -47,6 +48,8 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		return usagef("give --dir, --witness-key or both")
 	}
 	mux := http.NewServeMux()
+	metrics := newPromProvider()
+	mux.Handle("GET /metrics", metrics)
 	res := serveResult{}
 	if *dir != "" {
 		store, size, err := openVerifiedStore(ctx, *dir, *origin, *logKey)
@@ -54,7 +57,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer store.Close()
-		h, err := tileserver.New(tileserver.Config{Log: store})
+		h, err := tileserver.New(tileserver.Config{Log: store, MeterProvider: metrics})
 		if err != nil {
 			return err
 		}
@@ -66,7 +69,7 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 		if len(logs) == 0 && *dir != "" {
 			logs = stringList{*origin + "=" + *logKey}
 		}
-		h, err := newWitnessHandler(*witnessKey, *witnessState, logs)
+		h, err := newWitnessHandler(*witnessKey, *witnessState, logs, metrics)
 		if err != nil {
 			return err
 		}
@@ -143,7 +146,7 @@ func openVerifiedStore(ctx context.Context, dir, origin, logKeyArg string) (*peb
 // newWitnessHandler returns a tlog-witness handler for a cosigner key file
 // and logs "ORIGIN=KEY", keeping its state in a JSON file (origin to
 // latest cosigned checkpoint), written atomically before each cosignature.
-func newWitnessHandler(keyFile, stateFile string, logs []string) (http.Handler, error) {
+func newWitnessHandler(keyFile, stateFile string, logs []string, mp metric.MeterProvider) (http.Handler, error) {
 	raw, err := os.ReadFile(keyFile)
 	if err != nil {
 		return nil, &ioError{err}
@@ -196,7 +199,7 @@ func newWitnessHandler(keyFile, stateFile string, logs []string) (http.Handler, 
 	if err != nil {
 		return nil, usagef("witness: %v", err)
 	}
-	return witness.NewHandler(witness.HandlerConfig{Witness: w})
+	return witness.NewHandler(witness.HandlerConfig{Witness: w, MeterProvider: mp})
 }
 
 // writeAtomic replaces path with data: a synced temporary file renamed

@@ -12,6 +12,7 @@ import (
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/merkle"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Log is the part of a ledger a Handler serves. *ledger.Log implements it.
@@ -52,6 +53,9 @@ type Config struct {
 	// authentication). An erased payload is 410 Gone. Nil: not served
 	// (404).
 	Payloads PayloadReader
+	// MeterProvider receives the handler's metrics (MetricResponses).
+	// Nil: none; no global provider is used.
+	MeterProvider metric.MeterProvider
 }
 
 // PayloadReader reads payloads kept beside the tree. *ledger.Log's store
@@ -67,6 +71,8 @@ type Handler struct {
 	payloads     PayloadReader
 	partialCache string
 	logger       *slog.Logger
+	responses    metric.Int64Counter
+	counting     bool
 }
 
 // New returns a Handler for cfg.
@@ -86,6 +92,8 @@ func New(cfg Config) (*Handler, error) {
 		payloads:     cfg.Payloads,
 		partialCache: "public, max-age=" + strconv.Itoa(int(cfg.PartialMaxAge/time.Second)),
 		logger:       logger,
+		responses:    newResponses(cfg.MeterProvider),
+		counting:     cfg.MeterProvider != nil,
 	}, nil
 }
 
@@ -99,6 +107,11 @@ const (
 // and /tile/entries/<N> (with an optional .p/<W> suffix). Mount it at the
 // root of the log's URL prefix (use http.StripPrefix for a sub-path).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.counting {
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() { h.count(r, sw.status) }()
+		w = sw
+	}
 	hdr := w.Header()
 	hdr.Set("Access-Control-Allow-Origin", "*")
 	hdr.Set("X-Content-Type-Options", "nosniff")
