@@ -33,7 +33,10 @@
 //     serve is for a directory no writer has open (a replica, a backup, a
 //     log written in batches); a live writer mounts tileserver.Handler in
 //     its own process next to its ledger.Log, which also serves the
-//     witness cosignatures it collected.
+//     witness cosignatures it collected. serve also exposes its counters
+//     at GET /metrics in the Prometheus text format
+//     (healthledger_tileserver_responses_total by kind and status,
+//     healthledger_witness_requests_total by status).
 //   - verify checks a receipt file (C2SP tlog-proof text) offline: the
 //     log's signature and signed time, the witness quorum (--witness and
 //     --threshold, or a C2SP tlog-policy file), the inclusion proof, and
