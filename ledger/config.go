@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // WriterVerifier checks an entry's writer signature before it is appended.
@@ -78,6 +80,10 @@ type Config struct {
 	WitnessTimeout time.Duration
 	// Logger receives operational logs (never entry contents). Nil is silent.
 	Logger *slog.Logger
+	// MeterProvider receives the Log's metrics (OpenTelemetry metric API,
+	// see MetricAppendDuration and the others). Nil: none. The Log uses
+	// no global provider.
+	MeterProvider metric.MeterProvider
 }
 
 // GuardFiler is implemented by durable stores that name a default location

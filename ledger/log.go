@@ -44,6 +44,8 @@ type Log struct {
 	// cosign collects witness cosignatures (see Config.Witnesses); nil
 	// without witnesses.
 	cosign *cosigning
+	// metrics are the Log's instruments (no-ops without a MeterProvider).
+	metrics *logMetrics
 
 	// mu guards the fields below. They are written by Open and by the
 	// sequencer after each commit, read by sign (called by the store
@@ -148,6 +150,10 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		l.closeGuard()
 		return nil, err
 	}
+	l.metrics = newLogMetrics(cfg.MeterProvider, l)
+	if l.cosign != nil {
+		l.cosign.metrics = l.metrics
+	}
 	go l.sequence()
 	return l, nil
 }
@@ -167,6 +173,7 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 	if l.closed.Load() {
 		return nil, ErrClosed
 	}
+	start := time.Now()
 	data, err := e.MarshalBinary()
 	if err != nil {
 		return nil, err
@@ -209,6 +216,7 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 	select {
 	case l.queue <- r:
 	default:
+		l.metrics.pushbacks.Add(ctx, 1)
 		return nil, ErrPushback
 	}
 	select {
@@ -231,6 +239,7 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 			return nil, fmt.Errorf("ledger: inclusion proof for new entry %d: %w", r.index, err)
 		}
 	}
+	l.metrics.appended(start)
 	return &Receipt{Index: r.index, Leaf: data, Proof: proof, Checkpoint: r.checkpoint, Existed: r.existed}, nil
 }
 
@@ -264,6 +273,7 @@ func (l *Log) sequence() {
 		case r := <-l.queue:
 			batch = append(batch[:0], r)
 		}
+		l.metrics.queueDepth.Record(context.Background(), int64(len(l.queue)+1))
 		l.fill(&batch)
 		if len(batch) < l.cfg.MaxBatch && len(batch) > 1 {
 			// Several appends arrived together: others are likely on their
@@ -316,6 +326,7 @@ func (l *Log) commit(batch []*appendReq) publishJob {
 	for i, r := range batch {
 		leaves[i] = r.leaf
 	}
+	l.metrics.batchSize.Record(context.Background(), int64(len(batch)))
 	res, err := l.store.Add(context.Background(), leaves, l.sign)
 	if err == nil && (len(res.Indices) != len(batch) || len(res.Existed) != len(batch) || (res.Proofs != nil && len(res.Proofs) != len(batch))) {
 		err = fmt.Errorf("%w: store returned %d indices for %d leaves", ErrCorrupt, len(res.Indices), len(batch))

@@ -109,6 +109,8 @@ type cosigning struct {
 	proofs    func(ctx context.Context, m, n uint64) ([]merkle.Hash, error)
 
 	round sync.Mutex
+	// metrics counts witness answers; set once by Open.
+	metrics *logMetrics
 
 	mu          sync.Mutex
 	published   []byte     // the latest checkpoint that met the quorum, with its cosignatures
@@ -245,6 +247,7 @@ func (c *cosigning) cosign(ctx context.Context, signed []byte) ([]byte, error) {
 			failures = append(failures, WitnessFailure{Key: c.witnesses[i].key, Err: errs[i]})
 		}
 	}
+	c.metrics.cosigned(n, len(failures))
 	if !met {
 		return nil, &WitnessQuorumError{Size: cp.Size, Cosigned: n, Required: c.required(), Failures: failures}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/merkle"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Log is the part of a ledger a Handler serves. *ledger.Log implements it.
@@ -50,6 +51,9 @@ type Config struct {
 	// Logger receives the errors of failed requests (never entry
 	// contents). Nil is silent.
 	Logger *slog.Logger
+	// MeterProvider receives the handler's metrics (MetricResponses).
+	// Nil: none; no global provider is used.
+	MeterProvider metric.MeterProvider
 }
 
 // PayloadSource reads the payload kept beside a leaf: the salt and the
@@ -66,6 +70,8 @@ type Handler struct {
 	payloads     PayloadSource
 	partialCache string
 	logger       *slog.Logger
+	responses    metric.Int64Counter
+	counting     bool
 }
 
 // New returns a Handler for cfg.
@@ -85,6 +91,8 @@ func New(cfg Config) (*Handler, error) {
 		payloads:     cfg.Payloads,
 		partialCache: "public, max-age=" + strconv.Itoa(int(cfg.PartialMaxAge/time.Second)),
 		logger:       logger,
+		responses:    newResponses(cfg.MeterProvider),
+		counting:     cfg.MeterProvider != nil,
 	}, nil
 }
 
@@ -98,6 +106,11 @@ const (
 // and /tile/entries/<N> (with an optional .p/<W> suffix). Mount it at the
 // root of the log's URL prefix (use http.StripPrefix for a sub-path).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.counting {
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() { h.count(r, sw.status) }()
+		w = sw
+	}
 	hdr := w.Header()
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

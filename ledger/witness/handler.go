@@ -1,6 +1,7 @@
 package witness
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,15 @@ import (
 	"time"
 
 	"github.com/healthledger/healthledger/ledger"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 )
+
+// MetricRequests counts add-checkpoint answers (HandlerConfig.MeterProvider)
+// with the attribute status (the HTTP status code): status=200 are
+// cosignatures made, others refusals.
+const MetricRequests = "healthledger.witness.requests"
 
 // DefaultReadTimeout is the default HandlerConfig.ReadTimeout.
 const DefaultReadTimeout = 10 * time.Second
@@ -29,6 +38,9 @@ type HandlerConfig struct {
 	// Logger receives one line per refused request (never its content).
 	// Nil is silent.
 	Logger *slog.Logger
+	// MeterProvider receives the handler's metrics (MetricRequests). Nil:
+	// none; no global provider is used.
+	MeterProvider metric.MeterProvider
 }
 
 // Handler serves a ledger.Witness over the C2SP tlog-witness protocol at
@@ -40,6 +52,8 @@ type Handler struct {
 	timeout time.Duration
 	logger  *slog.Logger
 	mux     *http.ServeMux
+	// requests counts answers by status.
+	requests metric.Int64Counter
 }
 
 // NewHandler returns a Handler for cfg.Witness.
@@ -56,6 +70,12 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
+	}
+	h.requests, _ = noop.Meter{}.Int64Counter("")
+	if cfg.MeterProvider != nil {
+		if c, err := cfg.MeterProvider.Meter(ledger.MeterName).Int64Counter(MetricRequests, metric.WithDescription("add-checkpoint answers by status")); err == nil {
+			h.requests = c
+		}
 	}
 	h.mux.HandleFunc("POST /add-checkpoint", h.addCheckpoint)
 	return h, nil
@@ -100,6 +120,11 @@ func (h *Handler) addCheckpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write(line)
+	h.count(r, http.StatusOK)
+}
+
+func (h *Handler) count(r *http.Request, status int) {
+	h.requests.Add(r.Context(), 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("status", strconv.Itoa(status)))))
 }
 
 // fail maps a Witness error to the tlog-witness status code.
@@ -137,6 +162,7 @@ func sameSize(e *ledger.InconsistencyError) bool {
 
 func (h *Handler) conflict(w http.ResponseWriter, size uint64) {
 	h.logger.Info("witness: add-checkpoint conflict", "latest", size)
+	h.requests.Add(context.Background(), 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("status", "409"))))
 	w.Header().Set("Content-Type", SizeContentType)
 	w.WriteHeader(http.StatusConflict)
 	_, _ = io.WriteString(w, strconv.FormatUint(size, 10)+"\n")
@@ -144,5 +170,6 @@ func (h *Handler) conflict(w http.ResponseWriter, size uint64) {
 
 func (h *Handler) refuse(w http.ResponseWriter, code int, msg string) {
 	h.logger.Info("witness: add-checkpoint refused", "status", code, "reason", msg)
+	h.requests.Add(context.Background(), 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("status", strconv.Itoa(code)))))
 	http.Error(w, msg, code)
 }
