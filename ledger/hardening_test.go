@@ -583,3 +583,35 @@ func TestNoCheckpointShownBeforeTheGuardHasIt(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, r.Checkpoint, cp)
 }
+
+// A retry that finds its entry committed by the store, but not yet
+// published (the guard has not recorded its checkpoint), waits for it
+// instead of failing.
+func TestRetryWaitsForThePublishedCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	k := newLogKeys(t)
+	st := memstore.New()
+	g := &gatedGuard{gate: make(chan struct{})}
+	l, err := openLog(t, st, k, g)
+	require.NoError(t, err)
+	type result struct {
+		r   *ledger.Receipt
+		err error
+	}
+	first, retry := make(chan result, 1), make(chan result, 1)
+	go func() { r, err := l.Append(ctx, testEntry(1)); first <- result{r, err} }()
+	require.Eventually(t, func() bool { return storeSize(t, st) == 1 }, 5*time.Second, time.Millisecond)
+	go func() { r, err := l.Append(ctx, testEntry(1)); retry <- result{r, err} }()
+	select {
+	case res := <-retry:
+		t.Fatalf("the retry returned before the checkpoint was published: %v", res.err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(g.gate)
+	a, b := <-first, <-retry
+	require.NoError(t, a.err)
+	require.NoError(t, b.err)
+	require.Equal(t, a.r.Index, b.r.Index)
+	require.True(t, b.r.Existed)
+	require.Equal(t, a.r.Checkpoint, b.r.Checkpoint)
+}

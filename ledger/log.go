@@ -59,6 +59,10 @@ type Log struct {
 	guarded  []byte
 	// pendingAt is the time sign gave the checkpoint being committed.
 	pendingAt time.Time
+	// guardedSize is the tree size of guarded; published is closed (and
+	// replaced) whenever guarded moves, to wake waitPublished.
+	guardedSize uint64
+	published   chan struct{}
 
 	// queue holds appends waiting for the sequencer; its capacity is
 	// MaxPending. Written by Append, read by the sequencer only.
@@ -131,13 +135,14 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, fmt.Errorf("%w: Config.Signer's key ID does not match its public key", ErrInvalidConfig)
 	}
 	l := &Log{
-		cfg:      cfg,
-		store:    cfg.Store,
-		logger:   logger,
-		verifier: verifier,
-		queue:    make(chan *appendReq, cfg.MaxPending),
-		quit:     make(chan struct{}),
-		done:     make(chan struct{}),
+		cfg:       cfg,
+		store:     cfg.Store,
+		logger:    logger,
+		verifier:  verifier,
+		queue:     make(chan *appendReq, cfg.MaxPending),
+		quit:      make(chan struct{}),
+		done:      make(chan struct{}),
+		published: make(chan struct{}),
 	}
 	if err := l.openGuard(); err != nil {
 		return nil, err
@@ -244,7 +249,12 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 }
 
 // existing returns the receipt of an entry appended before, Existed set.
+// The entry may be in a batch the store committed whose checkpoint is not
+// published yet (its receipts not released): wait for it.
 func (l *Log) existing(ctx context.Context, index uint64) (*Receipt, error) {
+	if err := l.waitPublished(ctx, index); err != nil {
+		return nil, err
+	}
 	rc, err := l.Receipt(ctx, index)
 	if err != nil {
 		return nil, err
@@ -344,7 +354,7 @@ func (l *Log) commit(batch []*appendReq) publishJob {
 func (l *Log) release(j publishJob) {
 	batch, res, err := j.batch, j.res, j.err
 	if err == nil {
-		err = l.advanceGuard(res.Checkpoint)
+		err = l.advanceGuard(res.Checkpoint, res.Head.Size)
 	}
 	if err == nil && l.cosign != nil {
 		res.Checkpoint, err = l.cosignBatch(res.Checkpoint)
@@ -475,15 +485,34 @@ func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
 	if l.cosign != nil {
 		return l.cosignedCheckpoint(ctx)
 	}
-	return l.published()
+	return l.publishedCheckpoint()
 }
 
-// published returns the latest checkpoint the guard holds: the store may
+// waitPublished waits until the published checkpoint covers index.
+func (l *Log) waitPublished(ctx context.Context, index uint64) error {
+	for {
+		l.mu.Lock()
+		size, ch := l.guardedSize, l.published
+		l.mu.Unlock()
+		if index < size {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.done:
+			return ErrClosed
+		}
+	}
+}
+
+// publishedCheckpoint returns the latest checkpoint the guard holds: the store may
 // already hold a newer one whose batch is not released yet, and a
 // checkpoint is shown to nobody before the guard has it (a store that then
 // lost that batch could otherwise be extended into a fork of a checkpoint
 // someone saw).
-func (l *Log) published() ([]byte, error) {
+func (l *Log) publishedCheckpoint() ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.guarded == nil {

@@ -131,7 +131,7 @@ func (l *Log) checkStore(ctx context.Context) error {
 		if sc.Size == gc.Size {
 			// The same tree; keep what the guard holds (a restarted
 			// Trillian store re-signs its head with a new time).
-			l.head, l.signedAt, l.guarded = rb.Guarded, gt, guarded
+			l.head, l.signedAt, l.guarded, l.guardedSize = rb.Guarded, gt, guarded, gc.Size
 			if st.After(gt) {
 				l.signedAt = st
 			}
@@ -146,7 +146,7 @@ func (l *Log) checkStore(ctx context.Context) error {
 	if err := l.guard.Swap(ctx, guarded, stored); err != nil {
 		return fmt.Errorf("ledger: updating checkpoint guard: %w", err)
 	}
-	l.head, l.signedAt, l.guarded = TreeHead{Size: sc.Size, Root: sc.Root}, st, bytes.Clone(stored)
+	l.head, l.signedAt, l.guarded, l.guardedSize = TreeHead{Size: sc.Size, Root: sc.Root}, st, bytes.Clone(stored), sc.Size
 	return nil
 }
 
@@ -166,9 +166,9 @@ func (l *Log) committed(head TreeHead) error {
 	return nil
 }
 
-// advanceGuard records a committed batch's checkpoint in the guard (called
-// by the publisher, in commit order).
-func (l *Log) advanceGuard(signed []byte) error {
+// advanceGuard records a committed batch's checkpoint, for a tree of size
+// size, in the guard (called by the publisher, in commit order).
+func (l *Log) advanceGuard(signed []byte, size uint64) error {
 	l.mu.Lock()
 	prev := l.guarded
 	l.mu.Unlock()
@@ -179,7 +179,9 @@ func (l *Log) advanceGuard(signed []byte) error {
 		return fmt.Errorf("ledger: the batch is stored but the checkpoint guard was not updated, so its receipts are withheld: %w", err)
 	}
 	l.mu.Lock()
-	l.guarded = bytes.Clone(signed)
+	l.guarded, l.guardedSize = bytes.Clone(signed), size
+	close(l.published)
+	l.published = make(chan struct{})
 	l.mu.Unlock()
 	return nil
 }
