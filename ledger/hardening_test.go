@@ -572,6 +572,16 @@ func TestNoCheckpointShownBeforeTheGuardHasIt(t *testing.T) {
 	require.Eventually(t, func() bool { return storeSize(t, st) == 1 }, 5*time.Second, time.Millisecond, "the store commits")
 	_, err = l.Checkpoint(ctx)
 	require.ErrorIs(t, err, ledger.ErrEmptyLog, "the store's checkpoint is not published before the guard has it")
+	// Nor anything of its batch.
+	_, err = l.Leaf(ctx, 0)
+	require.ErrorIs(t, err, ledger.ErrNotFound)
+	_, err = l.EntryBundle(ctx, 0, 1)
+	require.ErrorIs(t, err, ledger.ErrNotFound)
+	_, err = l.Tile(ctx, 0, 0, 1)
+	require.ErrorIs(t, err, ledger.ErrNotFound)
+	idx, err := l.BySubject(ctx, testEntry(1).Subject, 0, 10)
+	require.NoError(t, err)
+	require.Empty(t, idx)
 	select {
 	case <-done:
 		t.Fatal("a receipt was released before the guard held its checkpoint")

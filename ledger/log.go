@@ -432,7 +432,27 @@ func (l *Log) Leaf(ctx context.Context, index uint64) ([]byte, error) {
 	if l.closed.Load() {
 		return nil, ErrClosed
 	}
+	if err := l.readable(index); err != nil {
+		return nil, err
+	}
 	return l.store.Leaf(ctx, index)
+}
+
+// publishedSize returns the size of the published checkpoint. The Log's
+// reads stop there: the store may hold a newer batch whose checkpoint is
+// not published yet, and nothing of that batch is shown before it is.
+func (l *Log) publishedSize() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.guardedSize
+}
+
+// readable fails with ErrNotFound for an index beyond the published size.
+func (l *Log) readable(index uint64) error {
+	if size := l.publishedSize(); index >= size {
+		return fmt.Errorf("%w: index %d, published size %d", ErrNotFound, index, size)
+	}
+	return nil
 }
 
 // Entry returns the entry at index, with its payload (read from beside the
@@ -462,6 +482,9 @@ func (l *Log) InclusionProof(ctx context.Context, index, size uint64) ([]merkle.
 	if l.closed.Load() {
 		return nil, ErrClosed
 	}
+	if size > l.publishedSize() {
+		return nil, fmt.Errorf("%w: tree size %d beyond the published size", ErrNotFound, size)
+	}
 	return l.store.InclusionProof(ctx, index, size)
 }
 
@@ -470,6 +493,9 @@ func (l *Log) InclusionProof(ctx context.Context, index, size uint64) ([]merkle.
 func (l *Log) ConsistencyProof(ctx context.Context, m, n uint64) ([]merkle.Hash, error) {
 	if l.closed.Load() {
 		return nil, ErrClosed
+	}
+	if n > l.publishedSize() {
+		return nil, fmt.Errorf("%w: tree size %d beyond the published size", ErrNotFound, n)
 	}
 	return l.store.ConsistencyProof(ctx, m, n)
 }
@@ -554,7 +580,12 @@ func (l *Log) BySubject(ctx context.Context, s SubjectTag, start uint64, limit i
 	if l.closed.Load() {
 		return nil, ErrClosed
 	}
-	return l.store.BySubject(ctx, s, start, limit)
+	idx, err := l.store.BySubject(ctx, s, start, limit)
+	size := l.publishedSize()
+	for len(idx) > 0 && idx[len(idx)-1] >= size {
+		idx = idx[:len(idx)-1]
+	}
+	return idx, err
 }
 
 // Tile returns the C2SP tlog-tiles content of a hash tile of the log's
@@ -564,6 +595,9 @@ func (l *Log) Tile(ctx context.Context, level uint8, index uint64, width int) ([
 	if l.closed.Load() {
 		return nil, ErrClosed
 	}
+	if width > merkle.TileWidthAt(l.publishedSize(), merkle.TileID{Level: level, Index: index}) {
+		return nil, fmt.Errorf("%w: tile beyond the published size", ErrNotFound)
+	}
 	return l.store.Tile(ctx, level, index, width)
 }
 
@@ -572,6 +606,9 @@ func (l *Log) Tile(ctx context.Context, level uint8, index uint64, width int) ([
 func (l *Log) EntryBundle(ctx context.Context, index uint64, width int) ([]byte, error) {
 	if l.closed.Load() {
 		return nil, ErrClosed
+	}
+	if width > merkle.TileWidthAt(l.publishedSize(), merkle.TileID{Index: index}) {
+		return nil, fmt.Errorf("%w: entry bundle beyond the published size", ErrNotFound)
 	}
 	return l.store.EntryBundle(ctx, index, width)
 }
@@ -586,6 +623,9 @@ func (l *Log) EntryBundle(ctx context.Context, index uint64, width int) ([]byte,
 func (l *Log) Payload(ctx context.Context, index uint64) ([]byte, error) {
 	if l.closed.Load() {
 		return nil, ErrClosed
+	}
+	if err := l.readable(index); err != nil {
+		return nil, err
 	}
 	return l.store.Payload(ctx, index)
 }
