@@ -130,7 +130,8 @@ func TestLitewitnessCosignsOurCheckpoints(t *testing.T) {
 	var conflict *ledger.WitnessConflictError
 	require.ErrorAs(t, err, &conflict)
 	require.Equal(t, uint64(32), conflict.Latest)
-	lines, err := client.Cosign(ctx, l, 0, next)
+	// next was appended to the store behind the Log, so the store proves it.
+	lines, err := client.Cosign(ctx, st, 0, next)
 	require.NoError(t, err)
 	_, err = onlyLitewitness.VerifyCheckpoint(append(bytes.Clone(next), lines...))
 	require.NoError(t, err)
@@ -139,7 +140,7 @@ func TestLitewitnessCosignsOurCheckpoints(t *testing.T) {
 	// signed by the log key) is refused, and our client says why.
 	forked, err := ledger.SignCheckpoint(signer, ledger.Checkpoint{Origin: origin, Size: 33, Root: merkle.Hash{0xf0}}, time.Now())
 	require.NoError(t, err)
-	_, err = client.Cosign(ctx, l, 33, forked)
+	_, err = client.Cosign(ctx, st, 33, forked)
 	require.Error(t, err)
 	require.True(t, errors.Is(err, ledger.ErrInvalidProof), "%v", err)
 	// A checkpoint not signed by the log's key is refused too (403).
