@@ -75,20 +75,23 @@ func (e *RollbackError) Error() string {
 // Unwrap returns ErrRollback.
 func (e *RollbackError) Unwrap() error { return ErrRollback }
 
-// memGuard is the guard of a Log over a volatile store: it only protects
-// one Log's lifetime.
-type memGuard struct {
+// MemoryGuard is a CheckpointGuard in memory: it protects one Log's
+// lifetime only. It is the default for stores that name no guard file
+// (memstore), and useful in tests and benchmarks. Its zero value is ready.
+type MemoryGuard struct {
 	mu     sync.Mutex
 	latest []byte
 }
 
-func (g *memGuard) Load(context.Context) ([]byte, error) {
+// Load implements CheckpointGuard.
+func (g *MemoryGuard) Load(context.Context) ([]byte, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return bytes.Clone(g.latest), nil
 }
 
-func (g *memGuard) Swap(_ context.Context, old, next []byte) error {
+// Swap implements CheckpointGuard.
+func (g *MemoryGuard) Swap(_ context.Context, old, next []byte) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !bytes.Equal(g.latest, old) {

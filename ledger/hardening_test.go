@@ -328,33 +328,31 @@ func TestOpenMovesTheGuardUpToAStoreAhead(t *testing.T) {
 	require.Equal(t, r.Checkpoint, got)
 }
 
-// flakyGuard is a CheckpointGuard that fails Swap while fail is set and
-// records what it holds.
+// flakyGuard is a MemoryGuard whose Swap fails while fail is set.
 type flakyGuard struct {
-	mu     sync.Mutex
-	latest []byte
-	fail   bool
+	ledger.MemoryGuard
+	mu   sync.Mutex
+	fail bool
 }
 
 var errGuardDown = errors.New("guard service down")
 
-func (g *flakyGuard) Load(context.Context) ([]byte, error) {
+func (g *flakyGuard) Swap(ctx context.Context, old, next []byte) error {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	return bytes.Clone(g.latest), nil
-}
-
-func (g *flakyGuard) Swap(_ context.Context, old, next []byte) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.fail {
+	fail := g.fail
+	g.mu.Unlock()
+	if fail {
 		return errGuardDown
 	}
-	if !bytes.Equal(old, g.latest) {
-		return ledger.ErrGuardConflict
-	}
-	g.latest = bytes.Clone(next)
-	return nil
+	return g.MemoryGuard.Swap(ctx, old, next)
+}
+
+// held returns what the guard holds.
+func (g *flakyGuard) held(t *testing.T) []byte {
+	t.Helper()
+	b, err := g.Load(context.Background())
+	require.NoError(t, err)
+	return b
 }
 
 func TestNoReceiptBeforeTheGuardHoldsItsCheckpoint(t *testing.T) {
@@ -363,20 +361,20 @@ func TestNoReceiptBeforeTheGuardHoldsItsCheckpoint(t *testing.T) {
 	l, err := openLog(t, memstore.New(), k, g)
 	require.NoError(t, err)
 	r := appendRange(t, l, 0, 2)
-	require.Equal(t, r.Checkpoint, g.latest)
+	require.Equal(t, r.Checkpoint, g.held(t))
 
 	g.mu.Lock()
 	g.fail = true
 	g.mu.Unlock()
 	_, err = l.Append(context.Background(), testEntry(2))
 	require.ErrorIs(t, err, errGuardDown, "the receipt is withheld")
-	require.Equal(t, r.Checkpoint, g.latest)
+	require.Equal(t, r.Checkpoint, g.held(t))
 
 	g.mu.Lock()
 	g.fail = false
 	g.mu.Unlock()
 	r3 := appendRange(t, l, 3, 1)
-	require.Equal(t, r3.Checkpoint, g.latest, "the guard catches up with the next batch")
+	require.Equal(t, r3.Checkpoint, g.held(t), "the guard catches up with the next batch")
 	rc, err := l.Append(context.Background(), testEntry(2))
 	require.NoError(t, err)
 	require.True(t, rc.Existed, "the entry of the failed batch was stored")

@@ -61,7 +61,7 @@ type Log struct {
 	pendingAt time.Time
 	// guardedSize is the tree size of guarded; published is closed (and
 	// replaced) whenever guarded moves, to wake waitPublished.
-	guardedSize uint64
+	guardedSize atomic.Uint64 // written under mu, read without it
 	published   chan struct{}
 
 	// queue holds appends waiting for the sequencer; its capacity is
@@ -442,9 +442,7 @@ func (l *Log) Leaf(ctx context.Context, index uint64) ([]byte, error) {
 // reads stop there: the store may hold a newer batch whose checkpoint is
 // not published yet, and nothing of that batch is shown before it is.
 func (l *Log) publishedSize() uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.guardedSize
+	return l.guardedSize.Load()
 }
 
 // readable fails with ErrNotFound for an index beyond the published size.
@@ -518,7 +516,7 @@ func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
 func (l *Log) waitPublished(ctx context.Context, index uint64) error {
 	for {
 		l.mu.Lock()
-		size, ch := l.guardedSize, l.published
+		size, ch := l.guardedSize.Load(), l.published
 		l.mu.Unlock()
 		if index < size {
 			return nil

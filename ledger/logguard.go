@@ -22,7 +22,7 @@ func (l *Log) openGuard() error {
 		}
 	}
 	if l.cfg.GuardFile == "" {
-		l.guard = &memGuard{}
+		l.guard = &MemoryGuard{}
 		return nil
 	}
 	g, err := OpenFileGuard(l.cfg.GuardFile)
@@ -131,7 +131,8 @@ func (l *Log) checkStore(ctx context.Context) error {
 		if sc.Size == gc.Size {
 			// The same tree; keep what the guard holds (a restarted
 			// Trillian store re-signs its head with a new time).
-			l.head, l.signedAt, l.guarded, l.guardedSize = rb.Guarded, gt, guarded, gc.Size
+			l.head, l.signedAt, l.guarded = rb.Guarded, gt, guarded
+			l.guardedSize.Store(gc.Size)
 			if st.After(gt) {
 				l.signedAt = st
 			}
@@ -146,7 +147,8 @@ func (l *Log) checkStore(ctx context.Context) error {
 	if err := l.guard.Swap(ctx, guarded, stored); err != nil {
 		return fmt.Errorf("ledger: updating checkpoint guard: %w", err)
 	}
-	l.head, l.signedAt, l.guarded, l.guardedSize = TreeHead{Size: sc.Size, Root: sc.Root}, st, bytes.Clone(stored), sc.Size
+	l.head, l.signedAt, l.guarded = TreeHead{Size: sc.Size, Root: sc.Root}, st, bytes.Clone(stored)
+	l.guardedSize.Store(sc.Size)
 	return nil
 }
 
@@ -179,7 +181,8 @@ func (l *Log) advanceGuard(signed []byte, size uint64) error {
 		return fmt.Errorf("ledger: the batch is stored but the checkpoint guard was not updated, so its receipts are withheld: %w", err)
 	}
 	l.mu.Lock()
-	l.guarded, l.guardedSize = bytes.Clone(signed), size
+	l.guarded = bytes.Clone(signed)
+	l.guardedSize.Store(size)
 	close(l.published)
 	l.published = make(chan struct{})
 	l.mu.Unlock()

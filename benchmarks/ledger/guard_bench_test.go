@@ -1,10 +1,8 @@
 package ledger_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/healthledger/healthledger/benchmarks/ledger/loadgen"
@@ -30,7 +28,7 @@ func BenchmarkAppendGuard(b *testing.B) {
 				fatalIf(b, err)
 				cfg := ledger.Config{Store: store, Signer: keys.signer, Origin: origin}
 				if guard == "memory" {
-					cfg.Guard = &memoryGuard{}
+					cfg.Guard = &ledger.MemoryGuard{}
 				}
 				l, err := ledger.Open(ctx, cfg)
 				fatalIf(b, err)
@@ -45,27 +43,4 @@ func BenchmarkAppendGuard(b *testing.B) {
 			})
 		}
 	}
-}
-
-// memoryGuard is a ledger.CheckpointGuard that keeps the checkpoint in
-// memory only.
-type memoryGuard struct {
-	mu     sync.Mutex
-	latest []byte
-}
-
-func (g *memoryGuard) Load(context.Context) ([]byte, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return bytes.Clone(g.latest), nil
-}
-
-func (g *memoryGuard) Swap(_ context.Context, old, next []byte) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if !bytes.Equal(old, g.latest) {
-		return ledger.ErrGuardConflict
-	}
-	g.latest = bytes.Clone(next)
-	return nil
 }
