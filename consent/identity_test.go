@@ -10,9 +10,8 @@ import (
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/memstore"
 	"github.com/healthledger/healthledger/privacy"
+	"github.com/healthledger/healthledger/privacy/privacytest"
 	"github.com/stretchr/testify/require"
-	"github.com/tink-crypto/tink-go/v2/aead"
-	"github.com/tink-crypto/tink-go/v2/keyset"
 )
 
 // didFixture is a did:hl identity on the test ledger.
@@ -90,16 +89,7 @@ func TestWithRealDIDs(t *testing.T) {
 	pat := createDID(t, l, start)
 	ehr := createDID(t, l, start)
 	// Sealed bodies and keyed tags, as a deployment runs it.
-	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
-	require.NoError(t, err)
-	kek, err := aead.New(kh)
-	require.NoError(t, err)
-	vault, err := privacy.NewVault(privacy.VaultConfig{Origin: "consent.test/identity", KEK: kek, Keys: privacy.NewMemoryKeyStore()})
-	require.NoError(t, err)
-	th, err := privacy.NewTaggerKeyset()
-	require.NoError(t, err)
-	tagger, err := privacy.NewTagger(th, "consent.test/identity")
-	require.NoError(t, err)
+	vault, tagger := privacytest.Vault(t, "consent.test/identity"), privacytest.Tagger(t, "consent.test/identity")
 	reg, err := consent.NewRegistry(consent.RegistryConfig{Log: l, Checker: res, Recorder: ehr.holder, Sealer: vault, Tagger: tagger})
 	require.NoError(t, err)
 

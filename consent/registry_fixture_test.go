@@ -12,9 +12,8 @@ import (
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/memstore"
 	"github.com/healthledger/healthledger/privacy"
+	"github.com/healthledger/healthledger/privacy/privacytest"
 	"github.com/stretchr/testify/require"
-	"github.com/tink-crypto/tink-go/v2/aead"
-	"github.com/tink-crypto/tink-go/v2/keyset"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -90,28 +89,11 @@ func (f *fakeKeys) revoke(did string, t time.Time) {
 	}
 }
 
-// newVault returns a real sealer: a privacy.Vault under a fresh local KEK,
-// with its data keys in memory.
-func newVault(t testing.TB) *privacy.Vault {
-	t.Helper()
-	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
-	require.NoError(t, err)
-	kek, err := aead.New(kh)
-	require.NoError(t, err)
-	v, err := privacy.NewVault(privacy.VaultConfig{Origin: testOrigin, KEK: kek, Keys: privacy.NewMemoryKeyStore()})
-	require.NoError(t, err)
-	return v
-}
+// newVault returns a real sealer, as a development deployment sets it up.
+func newVault(t testing.TB) *privacy.Vault { return privacytest.Vault(t, testOrigin) }
 
 // newTagger returns a keyed tagger under a fresh PRF key.
-func newTagger(t testing.TB) *privacy.Tagger {
-	t.Helper()
-	h, err := privacy.NewTaggerKeyset()
-	require.NoError(t, err)
-	tg, err := privacy.NewTagger(h, testOrigin)
-	require.NoError(t, err)
-	return tg
-}
+func newTagger(t testing.TB) *privacy.Tagger { return privacytest.Tagger(t, testOrigin) }
 
 // world is a ledger with a registry and DIDs for the tests.
 type world struct {

@@ -9,10 +9,8 @@ import (
 	"github.com/healthledger/healthledger/identity"
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/memstore"
-	"github.com/healthledger/healthledger/privacy"
+	"github.com/healthledger/healthledger/privacy/privacytest"
 	"github.com/stretchr/testify/require"
-	"github.com/tink-crypto/tink-go/v2/aead"
-	"github.com/tink-crypto/tink-go/v2/keyset"
 )
 
 const testOrigin = "test.example/records"
@@ -45,16 +43,7 @@ func newRig(t testing.TB) *rig {
 	r := &rig{log: log, keys: KeyRing{}}
 	r.patient = r.newDID(t, ctx)
 	r.ehr = r.newDID(t, ctx)
-	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
-	require.NoError(t, err)
-	kek, err := aead.New(kh)
-	require.NoError(t, err)
-	vault, err := privacy.NewVault(privacy.VaultConfig{Origin: testOrigin, KEK: kek, Keys: privacy.NewMemoryKeyStore()})
-	require.NoError(t, err)
-	th, err := privacy.NewTaggerKeyset()
-	require.NoError(t, err)
-	tagger, err := privacy.NewTagger(th, testOrigin)
-	require.NoError(t, err)
+	vault, tagger := privacytest.Vault(t, testOrigin), privacytest.Tagger(t, testOrigin)
 	r.reg, err = consent.NewRegistry(consent.RegistryConfig{Log: log, Checker: resolver, Recorder: r.ehr, Sealer: vault, Tagger: tagger,
 		Evaluator: consent.Config{NoConsent: consent.OptIn, BreakGlassRoles: []string{"ER-PHYSICIAN"}}})
 	require.NoError(t, err)

@@ -17,11 +17,9 @@ import (
 	"github.com/healthledger/healthledger/identity"
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/memstore"
-	"github.com/healthledger/healthledger/privacy"
+	"github.com/healthledger/healthledger/privacy/privacytest"
 	"github.com/healthledger/healthledger/records"
 	"github.com/stretchr/testify/require"
-	"github.com/tink-crypto/tink-go/v2/aead"
-	"github.com/tink-crypto/tink-go/v2/keyset"
 )
 
 const origin = "bench.example/records"
@@ -50,16 +48,7 @@ func newRig(b *testing.B) *rig {
 	r := &rig{log: log, keys: records.KeyRing{}}
 	r.patient = r.newDID(b, ctx)
 	ehr := r.newDID(b, ctx)
-	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
-	require.NoError(b, err)
-	kek, err := aead.New(kh)
-	require.NoError(b, err)
-	vault, err := privacy.NewVault(privacy.VaultConfig{Origin: origin, KEK: kek, Keys: privacy.NewMemoryKeyStore()})
-	require.NoError(b, err)
-	th, err := privacy.NewTaggerKeyset()
-	require.NoError(b, err)
-	tagger, err := privacy.NewTagger(th, origin)
-	require.NoError(b, err)
+	vault, tagger := privacytest.Vault(b, origin), privacytest.Tagger(b, origin)
 	r.reg, err = consent.NewRegistry(consent.RegistryConfig{Log: log, Checker: resolver, Recorder: ehr, Sealer: vault, Tagger: tagger,
 		Evaluator: consent.Config{NoConsent: consent.OptIn}})
 	require.NoError(b, err)

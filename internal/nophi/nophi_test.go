@@ -24,10 +24,8 @@ import (
 	"github.com/healthledger/healthledger/identity"
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/pebblestore"
-	"github.com/healthledger/healthledger/privacy"
+	"github.com/healthledger/healthledger/privacy/privacytest"
 	"github.com/stretchr/testify/require"
-	"github.com/tink-crypto/tink-go/v2/aead"
-	"github.com/tink-crypto/tink-go/v2/keyset"
 )
 
 const origin = "nophi.test/log"
@@ -103,16 +101,7 @@ func TestNoPHIOnTheLog(t *testing.T) {
 	require.NoError(t, err)
 	resolver.SetLedger(l)
 
-	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
-	require.NoError(t, err)
-	kek, err := aead.New(kh)
-	require.NoError(t, err)
-	vault, err := privacy.NewVault(privacy.VaultConfig{Origin: origin, KEK: kek, Keys: privacy.NewMemoryKeyStore()})
-	require.NoError(t, err)
-	th, err := privacy.NewTaggerKeyset()
-	require.NoError(t, err)
-	tagger, err := privacy.NewTagger(th, origin)
-	require.NoError(t, err)
+	vault, tagger := privacytest.Vault(t, origin), privacytest.Tagger(t, origin)
 
 	now := time.Now().UTC()
 	patient, ehr := newDID(t, l, now), newDID(t, l, now)

@@ -14,10 +14,8 @@ import (
 	"github.com/healthledger/healthledger/ledger/client"
 	"github.com/healthledger/healthledger/ledger/memstore"
 	"github.com/healthledger/healthledger/ledger/tileserver"
-	"github.com/healthledger/healthledger/privacy"
+	"github.com/healthledger/healthledger/privacy/privacytest"
 	"github.com/stretchr/testify/require"
-	"github.com/tink-crypto/tink-go/v2/aead"
-	"github.com/tink-crypto/tink-go/v2/keyset"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -107,16 +105,7 @@ func TestRemoteParty(t *testing.T) {
 
 	// Sealed bodies (payloads beside the tree) and keyed tags, as a
 	// deployment runs consent; the auditor below holds the same keys.
-	kh, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
-	require.NoError(t, err)
-	kek, err := aead.New(kh)
-	require.NoError(t, err)
-	vault, err := privacy.NewVault(privacy.VaultConfig{Origin: origin, KEK: kek, Keys: privacy.NewMemoryKeyStore()})
-	require.NoError(t, err)
-	th, err := privacy.NewTaggerKeyset()
-	require.NoError(t, err)
-	tagger, err := privacy.NewTagger(th, origin)
-	require.NoError(t, err)
+	vault, tagger := privacytest.Vault(t, origin), privacytest.Tagger(t, origin)
 	reg, err := consent.NewRegistry(consent.RegistryConfig{Log: l, Checker: local, Recorder: ehr.holder, Sealer: vault, Tagger: tagger})
 	require.NoError(t, err)
 	team := "did:hl:team-cardio"
