@@ -11,8 +11,8 @@
 //	healthledger verify  --origin NAME --log-key KEY [--witness KEY ... [--threshold K] | --policy FILE]
 //	                     [--integration-time] RECEIPT
 //	healthledger check   --dir DIR --log-key KEY
-//	healthledger monitor --origin NAME --log-key KEY [--witness KEY ...] [--follow [--interval 30s]]
-//	                     [--every-checkpoint] URL
+//	healthledger monitor --origin NAME --log-key KEY [--witness KEY ...]
+//	                     [--follow [--interval 30s] [--metrics-addr ADDR]] [--every-checkpoint] URL
 //	healthledger inspect (--dir DIR | --url URL) --origin NAME --log-key KEY [--subject HEX]
 //
 // Every command takes --json to print one JSON document (monitor --follow:
@@ -48,7 +48,9 @@
 //   - monitor follows a log over its read path (package ledger/monitor):
 //     consistency of every checkpoint, every tile recomputed from the
 //     entries, entry times, erasure records, witness cosignatures; it prints
-//     each finding. Once, or with --follow until interrupted.
+//     each finding. Once, or with --follow until interrupted; with
+//     --metrics-addr it serves its counters (findings by kind, steps by
+//     result, entries checked) at GET /metrics for alerting.
 //   - inspect shows a log's verified checkpoint, and with --subject the
 //     entries of a subject tag, from a directory or over HTTP.
 //

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -303,6 +304,39 @@ func TestMonitorFindings(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
 	require.Len(t, res.Findings, 1)
 	require.Equal(t, "tile-mismatch", string(res.Findings[0].Kind))
+}
+
+// monitor --follow --metrics-addr serves its counters while it follows.
+func TestMonitorServesMetrics(t *testing.T) {
+	f := newFixture(t)
+	url := serveFixture(t, "--dir", f.ledgerDir, "--origin", origin, "--log-key", f.pub)
+	proxy := newTamperingProxy(t, url, "/tile/0/000")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runContext(ctx, []string{"monitor", "--follow", "--interval", "50ms", "--metrics-addr", "127.0.0.1:0",
+			"--origin", origin, "--log-key", f.pub, proxy}, &out, &errOut)
+	}()
+	var metricsURL string
+	require.Eventually(t, func() bool {
+		m := regexp.MustCompile(`metrics on (http://127\.0\.0\.1:[0-9]+/metrics)`).FindStringSubmatch(errOut.String())
+		if m != nil {
+			metricsURL = m[1]
+		}
+		return m != nil
+	}, 10*time.Second, 10*time.Millisecond, errOut.String())
+	require.Eventually(t, func() bool {
+		return strings.Contains(get(t, metricsURL), `healthledger_monitor_findings_total{kind="tile-mismatch"} 1`)
+	}, 10*time.Second, 20*time.Millisecond, "the tampered tile is counted")
+	scrape := get(t, metricsURL)
+	require.Contains(t, scrape, `healthledger_monitor_entries_total 300`)
+	require.Regexp(t, `healthledger_monitor_steps_total\{result="ok"\} [1-9]`, scrape)
+	cancel()
+	require.Equal(t, 1, <-done, "a finding fails the run: %s", errOut.String())
+
+	r := runCmd(t, "monitor", "--metrics-addr", "127.0.0.1:0", "--origin", origin, "--log-key", f.pub, url)
+	require.Equal(t, 2, r.code, "--metrics-addr without --follow is a usage error")
 }
 
 func TestServeWitness(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/healthledger/healthledger/ledger"
@@ -26,6 +28,7 @@ func cmdMonitor(ctx context.Context, e *env, args []string) error {
 	follow := fs.Bool("follow", false, "keep following the log until interrupted")
 	interval := fs.Duration("interval", 30*time.Second, "time between checks with --follow")
 	every := fs.Bool("every-checkpoint", false, "the monitor sees every checkpoint: check entry times in both directions against the first checkpoint that includes them")
+	metricsAddr := fs.String("metrics-addr", "", "with --follow, serve the monitor's counters at GET /metrics on this address (Prometheus text format), e.g. 127.0.0.1:9464")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -37,9 +40,20 @@ func cmdMonitor(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *metricsAddr != "" && !*follow {
+		return usagef("--metrics-addr needs --follow")
+	}
+	metrics := newPromProvider()
+	if *metricsAddr != "" {
+		stop, err := serveMetrics(e, *metricsAddr, metrics)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	var last time.Time
 	m, err := monitor.New(monitor.Config{URL: pos[0], Origin: vf.origin, LogKey: logKey, Witnesses: ws,
-		MaxClockSkew: vf.skew, EveryCheckpoint: *every,
+		MaxClockSkew: vf.skew, EveryCheckpoint: *every, MeterProvider: metrics,
 		Progress: func(checked, size uint64) {
 			if checked == size || time.Since(last) > time.Second {
 				last = time.Now()
@@ -104,4 +118,18 @@ func finishMonitor(e *env, m *monitor.Monitor, all []monitor.Finding, follow boo
 		return &failure{fmt.Sprintf("%d finding(s)", len(all))}
 	}
 	return nil
+}
+
+// serveMetrics serves p at GET /metrics on addr until stop is called.
+func serveMetrics(e *env, addr string, p *promProvider) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, &ioError{err}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", p)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(e.stderr, "metrics on http://%s/metrics\n", ln.Addr())
+	return func() { srv.Close() }, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/client"
 	"github.com/healthledger/healthledger/merkle"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Config configures a [Monitor]. Origin, LogKey and URL are required; the
@@ -52,6 +53,9 @@ type Config struct {
 	Progress func(checked, size uint64)
 	// Metrics, if set, counts the findings by kind. Default: none.
 	Metrics Metrics
+	// MeterProvider receives the monitor's OpenTelemetry metrics
+	// (MetricFindings, MetricSteps, MetricEntries). Default: none.
+	MeterProvider metric.MeterProvider
 	// Logger receives debug logs (paths and sizes). Nil is silent.
 	Logger *slog.Logger
 }
@@ -73,6 +77,7 @@ type Monitor struct {
 	logger    *slog.Logger
 	v         *ledger.Verifier
 	client    *client.Client
+	metrics   *monitorMetrics
 	witnesses []*ledger.CosignatureVerifier
 	skew      time.Duration
 
@@ -122,6 +127,7 @@ func New(cfg Config) (*Monitor, error) {
 		return nil, err
 	}
 	m.tree, _ = merkle.NewAppender(0, nil)
+	m.metrics = newMonitorMetrics(cfg.MeterProvider)
 	return m, nil
 }
 
@@ -160,7 +166,9 @@ func (m *Monitor) Status() Status {
 func (m *Monitor) Step(ctx context.Context) ([]Finding, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	before := m.tree.Size()
 	fs, err := m.step(ctx)
+	m.metrics.step(fs, err, m.tree.Size()-before)
 	if m.cfg.Metrics != nil {
 		for _, f := range fs {
 			m.cfg.Metrics.Finding(f.Kind)
