@@ -3,7 +3,10 @@ package consent
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -179,11 +182,15 @@ func TestVerifyCapturedFormRefusesAnotherForm(t *testing.T) {
 		require.Equal(t, field, mm.Field)
 		require.NotContains(t, err.Error(), otherEHR, "errors carry no DID")
 	}
+	// The signature is the custodian's, and the proof must name it.
+	p := *proof
+	p.Statement.Custodian = otherEHR
+	require.ErrorIs(t, p.VerifyCustodian(ctx, w.keys), ErrNotSignedByCustodian)
 	// A proof naming another entry's receipt: a patient's grant.
 	w.submitGrant(careTeamOnly())
 	rcpt, err := w.log.Receipt(ctx, w.size()-1)
 	require.NoError(t, err)
-	p := *proof
+	p = *proof
 	p.Receipt = rcpt
 	require.ErrorAs(t, VerifyCapturedForm([]byte(scannedPDF), &p, v), &mm)
 	require.Equal(t, "kind", mm.Field)
@@ -550,4 +557,61 @@ func FuzzCustodialProofJSON(f *testing.F) {
 			t.Fatal("a decoded proof does not round-trip")
 		}
 	})
+}
+
+// custodialVector is a custodial grant in portable form: its encoding,
+// the statement's encoding and the commitment the entry's Digest holds.
+type custodialVector struct {
+	Name       string `json:"name"`
+	Encoding   string `json:"encoding"`
+	Statement  string `json:"statement"`
+	Commitment string `json:"commitment"`
+	ConsentID  string `json:"consentId"`
+}
+
+const custodialVectorFile = "testdata/custodial-vectors.json"
+
+// TestCustodialVectors checks the custodial encodings and commitments in
+// testdata (regenerate with -update).
+func TestCustodialVectors(t *testing.T) {
+	if *update {
+		paper := sampleCustodialGrant(t)
+		paper.Statement.Method, paper.Statement.Witness, paper.Statement.MediaType = CapturePaper, "", "application/pdf"
+		paper.Statement.FormDigest = DigestForm([]byte(scannedPDF))
+		var vs []custodialVector
+		for _, g := range []struct {
+			name string
+			g    *CustodialGrant
+		}{{"verbal-with-witness", sampleCustodialGrant(t)}, {"paper-without-witness", paper}} {
+			enc, err := g.g.MarshalBinary()
+			require.NoError(t, err)
+			st, err := g.g.Statement.MarshalBinary()
+			require.NoError(t, err)
+			c, err := g.g.Statement.Commitment(g.g.Salt)
+			require.NoError(t, err)
+			vs = append(vs, custodialVector{Name: g.name, Encoding: string(enc), Statement: hex.EncodeToString(st),
+				Commitment: hex.EncodeToString(c[:]), ConsentID: g.g.Statement.Consent.String()})
+		}
+		out, err := json.MarshalIndent(vs, "", "  ")
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(custodialVectorFile, append(out, '\n'), 0o644))
+	}
+	b, err := os.ReadFile(custodialVectorFile)
+	require.NoError(t, err)
+	var vs []custodialVector
+	require.NoError(t, json.Unmarshal(b, &vs))
+	require.Len(t, vs, 2)
+	for _, v := range vs {
+		t.Run(v.Name, func(t *testing.T) {
+			g, err := UnmarshalCustodialGrant([]byte(v.Encoding))
+			require.NoError(t, err)
+			require.Equal(t, v.ConsentID, g.Statement.Consent.String())
+			st, err := g.Statement.MarshalBinary()
+			require.NoError(t, err)
+			require.Equal(t, v.Statement, hex.EncodeToString(st))
+			c, err := g.Statement.Commitment(g.Salt)
+			require.NoError(t, err)
+			require.Equal(t, v.Commitment, hex.EncodeToString(c[:]))
+		})
+	}
 }
