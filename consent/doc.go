@@ -39,6 +39,9 @@
 //     audit and notify-patient obligations; BTG by anyone else is denied.
 //   - Obligations: a permit lists the labels that a deny provision of the
 //     consent would exclude (redact resources carrying them).
+//   - Custodial consents (recorded by an EHR on the patient's behalf, see
+//     below) decide only when none of the patient's own consents applies;
+//     the basis of such a decision marks them.
 //
 // A [Decision] names the consents (by [ID]) and the provision paths it
 // relied on.

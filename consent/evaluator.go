@@ -35,7 +35,9 @@ type Config struct {
 // a provision that matches reverses its parent's decision, and among
 // matching sibling provisions a Deny wins. A provision that cannot be
 // evaluated (a criterion on an attribute the request lacks) makes its
-// consent answer Deny.
+// consent answer Deny. A [Registry] that accepts custodial consents
+// compiles them apart: they are combined, by the same rule, only when none
+// of the patient's own consents applies (SPEC.md, rule C9).
 type Evaluator struct {
 	cfg       Config
 	patients  map[string]*patientIndex
