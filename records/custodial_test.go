@@ -190,3 +190,50 @@ func FuzzParseReport(f *testing.F) {
 		}
 	})
 }
+
+// TestCustodianWithdrawsItsConsent: a custodian revoking the custodial
+// consent it recorded is an event of its own, verified offline and shown
+// as recorded on the patient's behalf.
+func TestCustodianWithdrawsItsConsent(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	c := consent.Consent{Patient: r.patient.DID(), Status: consent.StatusActive, Decision: consent.Permit, Grantees: []string{careTeam}}
+	now := time.Now().UTC()
+	e, _, err := r.reg.CustodialGrantEntry(ctx, &c, r.ehr.DID(), consent.Capture{Method: consent.CaptureTelephone, Witness: frontDesk,
+		CapturedAt: now, MediaType: "text/plain", Form: []byte("call note")}, now)
+	require.NoError(t, err)
+	require.NoError(t, r.ehr.SignEntry(e))
+	_, err = r.reg.Submit(ctx, e)
+	require.NoError(t, err)
+	id, err := c.ID()
+	require.NoError(t, err)
+	rv, err := r.reg.CustodialRevocationEntry(ctx, r.patient.DID(), r.ehr.DID(), id, time.Now().UTC())
+	require.NoError(t, err)
+	require.NoError(t, r.ehr.SignEntry(rv))
+	_, err = r.reg.Submit(ctx, rv)
+	require.NoError(t, err)
+
+	rep, err := r.svc.Report(ctx, r.patient.DID())
+	require.NoError(t, err)
+	require.Len(t, rep.Events, 2)
+	require.Equal(t, EventCustodialRevoke, rep.Events[1].Type)
+	require.Equal(t, id.String(), rep.Events[1].Consent)
+	require.True(t, rep.Events[1].OnBehalf())
+	res := rep.Verify(ctx, r.verifier, r.keys)
+	for _, v := range res {
+		require.NoError(t, v.Err)
+	}
+	require.False(t, res[1].ContentBound, "a revocation's details are sealed")
+	var buf bytes.Buffer
+	require.NoError(t, rep.WriteHTML(&buf, res))
+	require.Equal(t, 2, strings.Count(buf.String(), "<strong>(recorded on your behalf)</strong>"))
+	require.Contains(t, buf.String(), "consent by telephone")
+	b, err := rep.AuditBundle(AuditConfig{})
+	require.NoError(t, err)
+	var bundle js
+	require.NoError(t, json.Unmarshal(b, &bundle))
+	ae := o(o(arr(bundle["entry"])[1])["resource"])
+	checkR4(t, ae)
+	require.Equal(t, "D", ae["action"])
+	require.Len(t, slice(ae["agent"], systemParticipation, "CST"), 1)
+}
