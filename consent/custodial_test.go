@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/privacy"
 	"github.com/stretchr/testify/require"
 )
 
@@ -614,4 +616,84 @@ func TestCustodialVectors(t *testing.T) {
 			require.Equal(t, v.Commitment, hex.EncodeToString(c[:]))
 		})
 	}
+}
+
+// TestCustodialPrivacyAndErasure: a custodial grant's leaf names neither
+// the patient nor the witness, the form's digest or its media type; after
+// erasure the consent no longer counts and its payload no longer opens,
+// while the custodian's proof still verifies against the unchanged leaf.
+func TestCustodialPrivacyAndErasure(t *testing.T) {
+	ctx := context.Background()
+	vault := newVault(t)
+	w := newCustodialWorld(t, vault)
+	_, proof := w.submitCustodial(researchPermit(), w.ehr)
+	leaf, err := w.log.Leaf(ctx, proof.Receipt.Index)
+	require.NoError(t, err)
+	d := proof.Statement.FormDigest
+	for _, s := range [][]byte{[]byte(patient), []byte(frontDesk), []byte(orgUniv), []byte("application/pdf"), []byte("paper"), d[:], []byte(d.String())} {
+		require.False(t, bytes.Contains(leaf, s), "the leaf holds %q", s)
+	}
+	tag, err := w.reg.SubjectTag(patient)
+	require.NoError(t, err)
+	require.NoError(t, vault.EraseSubject(ctx, tag))
+	fresh, err := NewRegistry(w.cfg)
+	require.NoError(t, err)
+	ids, _, err := fresh.Active(ctx, patient)
+	require.NoError(t, err)
+	require.Empty(t, ids)
+	_, err = fresh.CustodialProof(ctx, proof.Receipt.Index)
+	require.ErrorIs(t, err, privacy.ErrErased)
+	after, err := w.log.Leaf(ctx, proof.Receipt.Index)
+	require.NoError(t, err)
+	require.Equal(t, leaf, after, "erasure leaves the leaf byte-identical")
+	require.NoError(t, VerifyCapturedForm([]byte(scannedPDF), proof, w.ledgerVerifier()))
+}
+
+// TestConcurrentCustodialSubmitAndAuthorize runs decisions while a
+// custodian records consents, for the race detector, and checks every
+// decision re-evaluates.
+func TestConcurrentCustodialSubmitAndAuthorize(t *testing.T) {
+	ctx := context.Background()
+	w := newCustodialWorld(t, nil)
+	req := w.researchRequest()
+	entries := make([]*ledger.Entry, 5)
+	for i := range entries {
+		c := researchPermit()
+		c.Period = Period{Start: t2025.AddDate(0, 0, i)}
+		entries[i], _ = w.custodialGrant(c, w.ehr.did, w.ehr)
+	}
+	w.now = w.now.Add(-time.Duration(len(entries)) * time.Minute) // keep the entries fresh
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var indices []uint64
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				r := req
+				a, err := w.reg.Authorize(ctx, &r)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				indices = append(indices, a.Receipt.Index)
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, e := range entries {
+		_, err := w.reg.Submit(ctx, e)
+		require.NoError(t, err)
+	}
+	wg.Wait()
+	require.Len(t, indices, 30)
+	for _, i := range indices {
+		_, err := w.reg.Reevaluate(ctx, i)
+		require.NoError(t, err)
+	}
+	ids, _, err := w.reg.Active(ctx, patient)
+	require.NoError(t, err)
+	require.Len(t, ids, len(entries))
 }
