@@ -165,9 +165,9 @@ func (s *CustodialStatement) validate() error {
 	case s.MediaType == "":
 		return invalid("custodial.form.mediaType", ErrInvalidConsent)
 	}
-	for path, f := range map[string]string{"witness": s.Witness, "form.mediaType": s.MediaType} {
-		if len(f) > maxCustodialField || !utf8.ValidString(f) {
-			return invalid("custodial."+path, ErrInvalidConsent)
+	for _, f := range [...]struct{ path, value string }{{"witness", s.Witness}, {"form.mediaType", s.MediaType}} {
+		if len(f.value) > maxCustodialField || !utf8.ValidString(f.value) {
+			return invalid("custodial."+f.path, ErrInvalidConsent)
 		}
 	}
 	return nil
