@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -294,6 +295,14 @@ func TestCustodialEntryValidation(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidConsent, "a patient is not their own custodian")
 	_, _, err = w.reg.CustodialGrantEntry(ctx, &c, w.ehr.did, Capture{Method: CapturePaper, CapturedAt: at}, at)
 	require.ErrorIs(t, err, ErrInvalidConsent, "the form's media type is required")
+	long := paperCapture(at)
+	long.Witness = strings.Repeat("w", maxCustodialField+1)
+	_, _, err = w.reg.CustodialGrantEntry(ctx, &c, w.ehr.did, long, at)
+	require.ErrorIs(t, err, ErrInvalidConsent, "a witness of more than 2048 bytes")
+	bad := paperCapture(at)
+	bad.MediaType = "application/\xff"
+	_, _, err = w.reg.CustodialGrantEntry(ctx, &c, w.ehr.did, bad, at)
+	require.ErrorIs(t, err, ErrInvalidConsent, "a media type that is not UTF-8")
 
 	// A custodial grant whose Digest is not the commitment to its statement.
 	e, _ := w.custodialGrant(researchPermit(), w.ehr.did, w.ehr)
