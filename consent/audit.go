@@ -18,7 +18,8 @@ type Access struct {
 }
 
 // Active returns the IDs and consents of a patient's active grants, in
-// ledger order, loading the patient from the ledger if needed.
+// ledger order, loading the patient from the ledger if needed. Custodial
+// consents that count are included; [Registry.History] tells them apart.
 func (r *Registry) Active(ctx context.Context, patient string) ([]ID, []Consent, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

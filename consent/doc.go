@@ -39,6 +39,9 @@
 //     audit and notify-patient obligations; BTG by anyone else is denied.
 //   - Obligations: a permit lists the labels that a deny provision of the
 //     consent would exclude (redact resources carrying them).
+//   - Custodial consents (recorded by an EHR on the patient's behalf, see
+//     below) decide only when none of the patient's own consents applies;
+//     the basis of such a decision marks them.
 //
 // A [Decision] names the consents (by [ID]) and the provision paths it
 // relied on.
@@ -65,11 +68,33 @@
 // again; [Registry.AccessReport] lists a patient's accesses with a receipt
 // for each.
 //
+// # Custodial consent
+//
+// A patient who signs a paper form at the front desk, or consents by voice,
+// has no key in hand: an EHR's DID (the custodian) records the consent on
+// their behalf with [Registry.CustodialGrantEntry], committing with a salt
+// to how it was captured (paper, verbal, telephone, electronic-proxy), who
+// witnessed it and the SHA-256 of the captured form; [VerifyCapturedForm]
+// answers "is this the form that was captured?" from a [CustodialProof]
+// and the log's key alone. RegistryConfig.Custodial says whether custodial
+// consents count (by default they do not) and which custodians are
+// trusted. The patient's own signature takes precedence, on Submit and on
+// replay alike: the patient revokes custodial consents, and no custodian
+// may grant them again; a custodian cannot revoke or re-grant a consent
+// the patient signed, and revokes only its own; and custodial consents
+// decide only requests to which none of the patient's own consents
+// applies. Decisions made under a custodial consent mark it in their
+// [Basis]. SPEC.md, "Custodial consent", numbers the rules.
+//
 // # Threat model
 //
 // The ledger operator and the recording service cannot forge a consent
 // (grants must verify under a key the patient's DID held at the entry's
-// time) nor hide or rewrite a recorded decision (entries are in a Merkle
+// time; custodial grants, only if the deployment accepts them, under a
+// key of a custodian it trusts, which can then record a consent the
+// patient did not give: it is signed, attributable and flagged as
+// custodial in the patient's report, and cannot override the patient's
+// own consents) nor hide or rewrite a recorded decision (entries are in a Merkle
 // log with signed checkpoints). A recording service can still decide
 // wrongly or not record at all; re-evaluation detects the first, and only
 // decisions that went through Authorize appear in the access report. A

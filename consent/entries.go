@@ -142,9 +142,10 @@ type wireRequest struct {
 }
 
 type wireBasis struct {
-	Consent string `json:"consent"`
-	Path    string `json:"path,omitempty"`
-	Effect  string `json:"effect"`
+	Consent   string `json:"consent"`
+	Path      string `json:"path,omitempty"`
+	Effect    string `json:"effect"`
+	Custodial bool   `json:"custodial,omitempty"`
 }
 
 type wireObligation struct {
@@ -194,7 +195,7 @@ func (a *AccessRecord) MarshalBinary() ([]byte, error) {
 	d := &a.Decision
 	w.Decision = wireDecision{Effect: d.Effect.String(), Allowed: d.Allowed, Reason: d.Reason.String(), BreakGlass: d.BreakGlass}
 	for _, b := range d.Basis {
-		w.Decision.Basis = append(w.Decision.Basis, wireBasis{Consent: b.Consent.String(), Path: b.Path, Effect: b.Effect.String()})
+		w.Decision.Basis = append(w.Decision.Basis, wireBasis{Consent: b.Consent.String(), Path: b.Path, Effect: b.Effect.String(), Custodial: b.Custodial})
 	}
 	for _, o := range d.Obligations {
 		wo := wireObligation{Kind: o.Kind.String()}
@@ -273,7 +274,7 @@ func fromWireAccess(w *wireAccess) (*AccessRecord, error) {
 		if !ok {
 			return nil, invalid("decision.basis.effect", ErrUnknownCode)
 		}
-		d.Basis = append(d.Basis, Basis{Consent: id, Path: b.Path, Effect: e})
+		d.Basis = append(d.Basis, Basis{Consent: id, Path: b.Path, Effect: e, Custodial: b.Custodial})
 	}
 	for _, o := range wd.Obligations {
 		ob, err := parseObligation(o)
@@ -336,5 +337,9 @@ func freshWithin(t, now time.Time, skew time.Duration) bool {
 }
 
 func isConsentKind(k ledger.Kind) bool {
-	return k == KindConsentGranted || k == KindConsentRevoked
+	return k == KindConsentGranted || k == KindConsentRevoked || isCustodialKind(k)
+}
+
+func isCustodialKind(k ledger.Kind) bool {
+	return k == KindCustodialGranted || k == KindCustodialRevoked
 }

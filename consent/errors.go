@@ -114,3 +114,65 @@ var (
 	// signature does not verify.
 	ErrRecorderSignature = errors.New("consent: access entry not signed by its recorder")
 )
+
+// Errors of custodial consent (SPEC.md, "Custodial consent"). Submit
+// returns them inside a [*CustodialError] naming the rule.
+var (
+	// ErrCustodialNotAccepted reports a custodial entry in a deployment
+	// whose CustodialPolicy does not accept custodial consent.
+	ErrCustodialNotAccepted = errors.New("consent: custodial consent is not accepted")
+	// ErrUntrustedCustodian reports a custodial entry written by a DID
+	// that is not one of CustodialPolicy.Custodians.
+	ErrUntrustedCustodian = errors.New("consent: custodian is not trusted")
+	// ErrNotSignedByCustodian reports a custodial entry whose signature is
+	// missing or does not verify under a key its writer held at its time.
+	ErrNotSignedByCustodian = errors.New("consent: not signed by the custodian")
+	// ErrPatientPrecedence reports a custodial entry that would revoke or
+	// override what the patient signed: revoke a patient-signed consent,
+	// re-grant a consent the patient revoked, or grant again one the
+	// patient signed.
+	ErrPatientPrecedence = errors.New("consent: the patient's own signature takes precedence over a custodian")
+	// ErrNotOwnConsent reports a custodian revoking a custodial consent
+	// another custodian recorded.
+	ErrNotOwnConsent = errors.New("consent: a custodian may revoke only the custodial consents it recorded")
+	// ErrInvalidProof reports a custodial proof that is malformed or whose
+	// receipt does not verify.
+	ErrInvalidProof = errors.New("consent: invalid proof")
+	// ErrFormMismatch reports a form or proof that is not what was
+	// captured; see [*FormMismatchError].
+	ErrFormMismatch = errors.New("consent: not the captured form")
+)
+
+// CustodialError reports a custodial entry refused by one of the rules of
+// SPEC.md, "Custodial consent" (Rule is "C1", "C2", ...). It unwraps to
+// the sentinel that says what is wrong, and holds no DID or value.
+type CustodialError struct {
+	// Rule is the number of the rule, as in SPEC.md.
+	Rule string
+	// Err is the sentinel.
+	Err error
+}
+
+// Error implements error.
+func (e *CustodialError) Error() string { return e.Err.Error() + " (rule " + e.Rule + ")" }
+
+// Unwrap returns the sentinel.
+func (e *CustodialError) Unwrap() error { return e.Err }
+
+func custodialErr(rule string, err error) error { return &CustodialError{Rule: rule, Err: err} }
+
+// FormMismatchError reports which part of a custodial proof does not
+// match: Field is "kind", "custodian", "commitment" or "form". It never
+// holds the values.
+type FormMismatchError struct {
+	// Field names what differs.
+	Field string
+}
+
+// Error implements error.
+func (e *FormMismatchError) Error() string {
+	return ErrFormMismatch.Error() + ": " + e.Field + " differs"
+}
+
+// Unwrap returns ErrFormMismatch.
+func (e *FormMismatchError) Unwrap() error { return ErrFormMismatch }

@@ -35,7 +35,9 @@ type Config struct {
 // a provision that matches reverses its parent's decision, and among
 // matching sibling provisions a Deny wins. A provision that cannot be
 // evaluated (a criterion on an attribute the request lacks) makes its
-// consent answer Deny.
+// consent answer Deny. A [Registry] that accepts custodial consents
+// compiles them apart: they are combined, by the same rule, only when none
+// of the patient's own consents applies (SPEC.md, rule C9).
 type Evaluator struct {
 	cfg       Config
 	patients  map[string]*patientIndex
@@ -53,6 +55,10 @@ type patientIndex struct {
 	// state is the consent state (see AccessRecord.ConsentState) the
 	// index was compiled from, when a Registry built it.
 	state uint64
+	// custodial holds the patient's custodial consents, consulted only
+	// when none of the consents above applies (SPEC.md, rule C9); nil
+	// when there are none.
+	custodial *patientIndex
 }
 
 type compiledConsent struct {
@@ -124,12 +130,17 @@ func (e *Evaluator) WithPatient(patient string, consents []Consent) (*Evaluator,
 	return n, nil
 }
 
-// Consents returns the number of compiled (active) consents of a patient.
+// Consents returns the number of compiled (active) consents of a patient,
+// custodial ones included.
 func (e *Evaluator) Consents(patient string) int {
+	n := 0
 	if idx := e.patients[patient]; idx != nil {
-		return len(idx.consents)
+		n = len(idx.consents)
+		if idx.custodial != nil {
+			n += len(idx.custodial.consents)
+		}
 	}
-	return 0
+	return n
 }
 
 func compilePatient(cs []Consent) (*patientIndex, error) {
@@ -376,6 +387,14 @@ func (e *Evaluator) decide(idx *patientIndex, r *Request, d *Decision) error {
 	var redact uint64
 	if idx != nil {
 		effect, reason, redact = e.combine(idx, &pr, d)
+		// The patient's own consents take precedence: custodial ones
+		// decide only where none of those applies.
+		if effect == NoConsent && idx.custodial != nil {
+			effect, reason, redact = e.combine(idx.custodial, &pr, d)
+			for i := range d.Basis {
+				d.Basis[i].Custodial = true
+			}
+		}
 	}
 	d.Effect, d.Reason = effect, reason
 	switch effect {

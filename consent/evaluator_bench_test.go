@@ -89,3 +89,48 @@ func BenchmarkDecideIntoWildcards(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecideIntoCustodial decides the same request against n
+// consents the patient signed ("own") and against the same n consents
+// recorded by a custodian behind one patient-signed consent that does not
+// apply ("custodial"): the custodial tier costs a second, empty pass over
+// the patient's own consents and flagging the basis.
+func BenchmarkDecideIntoCustodial(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		own, err := New(Config{}, patientConsents(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		idx, err := compilePatient([]Consent{{Patient: patient, Status: StatusActive, Decision: Deny, Grantees: []string{orgUniv}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if idx.custodial, err = compilePatient(patientConsents(n)); err != nil {
+			b.Fatal(err)
+		}
+		cust, err := New(Config{}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cust.patients[patient] = idx
+		req := baseRequest()
+		for _, engine := range []struct {
+			name      string
+			ev        *Evaluator
+			custodial bool
+		}{{"own", own, false}, {"custodial", cust, true}} {
+			b.Run(fmt.Sprintf("consents=%d/tier=%s", n, engine.name), func(b *testing.B) {
+				var d Decision
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := engine.ev.DecideInto(&req, &d); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if !d.Allowed || len(d.Basis) != n || d.Custodial() != engine.custodial {
+					b.Fatalf("unexpected decision %v", d.Effect)
+				}
+			})
+		}
+	}
+}

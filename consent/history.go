@@ -12,9 +12,11 @@ import (
 type HistoryItem struct {
 	// Index is the entry's log index.
 	Index uint64
-	// Kind is KindConsentGranted or KindConsentRevoked.
+	// Kind is KindConsentGranted or KindConsentRevoked (written by the
+	// patient), KindCustodialGranted or KindCustodialRevoked (written by a
+	// custodian on the patient's behalf).
 	Kind ledger.Kind
-	// Writer is the entry's writer (the patient).
+	// Writer is the entry's writer: the patient, or the custodian.
 	Writer string
 	// Time is the entry's time.
 	Time time.Time
@@ -22,6 +24,9 @@ type HistoryItem struct {
 	Consent ID
 	// Granted is the consent, for a grant.
 	Granted *Consent
+	// Custodial is the proof of a custodial grant (statement, salt and
+	// Receipt): how and by whom the consent was captured.
+	Custodial *CustodialProof
 	// Receipt proves the entry is in the log.
 	Receipt *ledger.Receipt
 }
@@ -62,9 +67,12 @@ func (r *Registry) History(ctx context.Context, patient string) ([]HistoryItem, 
 				return nil, err
 			}
 			item := HistoryItem{Index: i, Kind: e.Kind, Writer: e.Writer, Time: e.Time, Consent: g.id, Receipt: rcpt}
-			if e.Kind == KindConsentGranted {
+			if e.Kind == KindConsentGranted || e.Kind == KindCustodialGranted {
 				c := g.consent
 				item.Granted = &c
+			}
+			if e.Kind == KindCustodialGranted {
+				item.Custodial = &CustodialProof{Statement: g.cust.Statement, Salt: g.cust.Salt, Receipt: rcpt}
 			}
 			out = append(out, item)
 		}

@@ -246,6 +246,10 @@ type Basis struct {
 	Path string
 	// Effect is what this consent answered.
 	Effect Effect
+	// Custodial reports a consent a custodian recorded on the patient's
+	// behalf (SPEC.md, "Custodial consent"): access records and reports
+	// flag decisions that relied on one.
+	Custodial bool
 }
 
 // Decision is the answer to a request. Reuse one Decision across calls to
@@ -266,6 +270,17 @@ type Decision struct {
 	Basis []Basis
 	// Obligations the access must meet.
 	Obligations []Obligation
+}
+
+// Custodial reports whether the decision relied on a consent a custodian
+// recorded on the patient's behalf (then every consent in Basis is one).
+func (d *Decision) Custodial() bool {
+	for i := range d.Basis {
+		if d.Basis[i].Custodial {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Decision) reset() {

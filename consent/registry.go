@@ -108,6 +108,11 @@ type RegistryConfig struct {
 	// MaxClockSkew bounds how far from Now a submitted grant or revocation
 	// may be dated. Default DefaultMaxClockSkew.
 	MaxClockSkew time.Duration
+	// Custodial says whether consents recorded by a custodian on a
+	// patient's behalf count, and whose (SPEC.md, "Custodial consent").
+	// The zero value refuses them: only patient-signed consents count.
+	// Like Evaluator, it is part of what an auditor must use to replay.
+	Custodial CustodialPolicy
 	// Now is the clock of Submit. Default time.Now.
 	Now func() time.Time
 	// Logger receives debug logs (indices and reasons, never contents).
@@ -148,11 +153,17 @@ type patientState struct {
 	// claimed by an applied revocation of it: a grant of that consent
 	// must be dated after it.
 	revokedAt map[ID]time.Time
+	// patientRevoked holds the consents the patient revoked with their
+	// own signature: no custodian may grant them again (rule C4).
+	patientRevoked map[ID]bool
 }
 
 type grant struct {
 	id      ID
 	consent Consent
+	// cust is the custodial grant that recorded the consent, nil when the
+	// patient signed it (or signed it again after a custodian recorded it).
+	cust *CustodialGrant
 }
 
 // NewRegistry returns a Registry with no patient loaded.
@@ -165,6 +176,10 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	case (cfg.Tagger == nil) == !cfg.InsecurePublicTags:
 		return nil, fmt.Errorf("%w: RegistryConfig needs a Tagger (or, for tests only, InsecurePublicTags), not both", ErrInvalidConfig)
 	}
+	if err := cfg.Custodial.validate(); err != nil {
+		return nil, err
+	}
+	cfg.Custodial.Custodians = append([]string(nil), cfg.Custodial.Custodians...)
 	if cfg.MaxClockSkew <= 0 {
 		cfg.MaxClockSkew = DefaultMaxClockSkew
 	}
@@ -306,11 +321,14 @@ func (r *Registry) open(ctx context.Context, e *ledger.Entry) ([]byte, error) {
 }
 
 // Submit verifies a signed grant or revocation entry and appends it. It
-// refuses (before appending) an entry that is not signed by its patient
-// with a key the patient held at the entry's time, that is dated more than
-// MaxClockSkew from now, that grants a consent the patient revoked at or
-// after the grant's time, or that revokes a consent the patient does not
-// have. Accepted entries take effect in ledger order, not in time order.
+// refuses (before appending, so nothing is written) an entry that is not
+// signed by its patient with a key the patient held at the entry's time,
+// that is dated more than MaxClockSkew from now, that grants a consent the
+// patient revoked at or after the grant's time, or that revokes a consent
+// the patient does not have. Custodial entries (KindCustodialGranted,
+// KindCustodialRevoked) are checked by the rules of SPEC.md, "Custodial
+// consent", and refused with a *CustodialError. Accepted entries take
+// effect in ledger order, not in time order.
 func (r *Registry) Submit(ctx context.Context, e *ledger.Entry) (*ledger.Receipt, error) {
 	if !isConsentKind(e.Kind) {
 		return nil, invalid("kind", ErrInvalidConsent)
@@ -318,7 +336,10 @@ func (r *Registry) Submit(ctx context.Context, e *ledger.Entry) (*ledger.Receipt
 	if !freshWithin(e.Time, r.cfg.Now(), r.cfg.MaxClockSkew) {
 		return nil, ErrNotFresh
 	}
-	patient := e.Writer
+	patient, err := r.entryPatient(ctx, e)
+	if err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st, err := r.loadLocked(ctx, patient)
@@ -368,15 +389,10 @@ func (r *Registry) loadLocked(ctx context.Context, patient string) (*patientStat
 }
 
 func (r *Registry) rebuildLocked(patient string, st *patientState) error {
-	cs := make([]Consent, len(st.grants))
-	for i := range st.grants {
-		cs[i] = st.grants[i].consent
-	}
-	idx, err := compilePatient(cs)
+	idx, err := st.compile()
 	if err != nil {
 		return err
 	}
-	idx.state = st.state
 	r.idxMu.Lock()
 	r.indexes[patient] = idx
 	r.idxMu.Unlock()
@@ -429,6 +445,9 @@ func (r *Registry) check(ctx context.Context, patient string, st *patientState, 
 	if err != nil {
 		return grant{}, err
 	}
+	if isCustodialKind(e.Kind) {
+		return r.checkCustodial(ctx, patient, tag, st, e)
+	}
 	if e.Writer != patient || e.Subject != tag || len(e.Signature) == 0 {
 		return grant{}, ErrNotSignedByPatient
 	}
@@ -476,9 +495,13 @@ func (st *patientState) find(id ID) int {
 	return -1
 }
 
+// apply applies a checked entry. A patient's revocation also bars
+// custodians from granting the consent again (C4); a patient's grant of a
+// consent a custodian recorded makes it patient-signed (C8).
 func (st *patientState) apply(e *ledger.Entry, g grant, index uint64) {
+	revocation := e.Kind == KindConsentRevoked || e.Kind == KindCustodialRevoked
 	switch i := st.find(g.id); {
-	case e.Kind == KindConsentRevoked && i >= 0:
+	case revocation && i >= 0:
 		st.grants = append(st.grants[:i], st.grants[i+1:]...)
 		if at, ok := st.revokedAt[g.id]; !ok || e.Time.After(at) {
 			if st.revokedAt == nil {
@@ -486,8 +509,16 @@ func (st *patientState) apply(e *ledger.Entry, g grant, index uint64) {
 			}
 			st.revokedAt[g.id] = e.Time
 		}
-	case e.Kind == KindConsentGranted && i < 0:
+	case !revocation && i < 0:
 		st.grants = append(st.grants, g)
+	case e.Kind == KindConsentGranted:
+		st.grants[i].cust = nil
+	}
+	if e.Kind == KindConsentRevoked {
+		if st.patientRevoked == nil {
+			st.patientRevoked = map[ID]bool{}
+		}
+		st.patientRevoked[g.id] = true
 	}
 	st.state = index + 1
 }
@@ -501,9 +532,38 @@ func (r *Registry) Replay(ctx context.Context, patient string, before uint64) (*
 	if err := r.scan(ctx, patient, st, before); err != nil {
 		return nil, err
 	}
-	cs := make([]Consent, len(st.grants))
-	for i := range st.grants {
-		cs[i] = st.grants[i].consent
+	idx, err := st.compile()
+	if err != nil {
+		return nil, err
 	}
-	return New(r.cfg.Evaluator, cs)
+	ev, err := New(r.cfg.Evaluator, nil)
+	if err != nil {
+		return nil, err
+	}
+	ev.patients[patient] = idx
+	return ev, nil
+}
+
+// compile compiles the patient's active grants: the patient-signed ones
+// into the index, the custodial ones into its custodial tier (C9).
+func (st *patientState) compile() (*patientIndex, error) {
+	var own, cust []Consent
+	for i := range st.grants {
+		if st.grants[i].cust != nil {
+			cust = append(cust, st.grants[i].consent)
+		} else {
+			own = append(own, st.grants[i].consent)
+		}
+	}
+	idx, err := compilePatient(own)
+	if err != nil {
+		return nil, err
+	}
+	if len(cust) > 0 {
+		if idx.custodial, err = compilePatient(cust); err != nil {
+			return nil, err
+		}
+	}
+	idx.state = st.state
+	return idx, nil
 }

@@ -100,6 +100,7 @@ type world struct {
 	t        *testing.T
 	log      *ledger.Log
 	verifier note.Verifier
+	vkey     string
 	keys     *fakeKeys
 	reg      *Registry
 	patient  *fakeHolder
@@ -122,7 +123,7 @@ func newWorld(t *testing.T, sealer Sealer) *world {
 	l, err := ledger.Open(context.Background(), ledger.Config{Store: memstore.New(), Signer: signer, Origin: testOrigin, MaxClockSkew: 50 * 365 * 24 * time.Hour})
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
-	w := &world{t: t, log: l, verifier: v, keys: &fakeKeys{}, now: t2026}
+	w := &world{t: t, log: l, verifier: v, vkey: vkey, keys: &fakeKeys{}, now: t2026}
 	w.patient = w.keys.newHolder(t, patient, t2025)
 	w.ehr = w.keys.newHolder(t, "did:hl:ehr-service", t2025)
 	w.cfg = RegistryConfig{

@@ -27,6 +27,11 @@ const (
 	systemResourceTypes  = "http://hl7.org/fhir/resource-types"
 	systemHealthledger   = "https://healthledger.invalid/CodeSystem/ledger"
 
+	// extensionOnBehalfOf marks an agent acting on behalf of another (FHIR
+	// extensions pack, AuditEvent.agent): a custodian recording a consent
+	// for the patient.
+	extensionOnBehalfOf = "http://hl7.org/fhir/StructureDefinition/auditevent-OnBehalfOf"
+
 	balp = "https://profiles.ihe.net/ITI/BALP/StructureDefinition/"
 	// ProfilePatientRead and the others are the IHE BALP profiles the
 	// export claims in meta.profile.
@@ -253,7 +258,12 @@ func (ev *Event) decisionAuditEvent(ae obj, cfg AuditConfig, patientEntity, ledg
 	patientEntity["detail"] = []any{ledgerDetail}
 	entities := []any{patientEntity}
 	for _, b := range rec.Decision.Basis {
-		entities = append(entities, obj{"type": coding(systemResourceTypes, "Consent"), "what": identRef("urn:healthledger:consent:" + b.Consent.String())})
+		ent := obj{"type": coding(systemResourceTypes, "Consent"), "what": identRef("urn:healthledger:consent:" + b.Consent.String())}
+		if b.Custodial {
+			// The consent was recorded by a custodian on the patient's behalf.
+			ent["detail"] = []any{obj{"type": "custodial", "valueString": "recorded-on-behalf-of-patient"}}
+		}
+		entities = append(entities, ent)
 	}
 	if len(rec.Decision.Basis) == 0 {
 		entities = append(entities, obj{"type": coding(systemResourceTypes, "Consent"), "what": identRef("urn:healthledger:policy:" + rec.Decision.Reason.String())})
@@ -272,6 +282,9 @@ func (ev *Event) otherAuditEvent(ae obj, patientEntity, ledgerDetail obj) {
 	ae["type"] = coding(systemDCM, "110100")
 	ae["outcome"] = "0"
 	ae["agent"] = []any{obj{"who": identRef(ev.Writer), "requestor": true, "type": concept(systemParticipation, "AUT")}}
+	if ev.Type == EventCustodialGrant || ev.Type == EventCustodialRevoke {
+		ev.custodialAgents(ae, patientEntity)
+	}
 	entities := []any{patientEntity}
 	switch {
 	case ev.Anchor != nil:
@@ -280,14 +293,21 @@ func (ev *Event) otherAuditEvent(ae obj, patientEntity, ledgerDetail obj) {
 		entities = append(entities, obj{"type": coding(systemEntityType, "2"), "role": coding(systemObjectRole, "4"),
 			"what": obj{"reference": anchorRef(ev.Anchor)}, "detail": []any{ledgerDetail}})
 	default:
-		code, action := "consent-grant", "C"
-		if ev.Type == EventConsentRevoke {
-			code, action = "consent-revocation", "D"
+		code, action := string(ev.Type), "C"
+		if ev.Type == EventConsentRevoke || ev.Type == EventCustodialRevoke {
+			action = "D"
 		}
 		ae["subtype"] = []any{coding(systemHealthledger, code)}
 		ae["action"] = action
+		details := []any{ledgerDetail}
+		if c := ev.Custodial; c != nil {
+			details = append(details,
+				obj{"type": "capture-method", "valueString": c.Method.String()},
+				obj{"type": "captured-at", "valueString": c.CapturedAt.UTC().Format(time.RFC3339Nano)},
+				obj{"type": "form-media-type", "valueString": c.MediaType})
+		}
 		entities = append(entities, obj{"type": coding(systemResourceTypes, "Consent"),
-			"what": identRef("urn:healthledger:consent:" + ev.Consent), "detail": []any{ledgerDetail}})
+			"what": identRef("urn:healthledger:consent:" + ev.Consent), "detail": details})
 	}
 	ae["entity"] = entities
 }
@@ -297,4 +317,18 @@ func anchorRef(a *AnchorStatement) string {
 		return fmt.Sprintf("Binary/%s/_history/%s", a.ID, a.Version)
 	}
 	return fmt.Sprintf("%s/%s/_history/%s", a.ResourceType, a.ID, a.Version)
+}
+
+// custodialAgents renders a custodial grant's or revocation's agents: the
+// custodian (the writer) as custodian (v3 ParticipationType CST) acting on
+// behalf of the patient (extension auditevent-OnBehalfOf), and the staff
+// member who witnessed the capture (WIT), if named.
+func (ev *Event) custodialAgents(ae obj, patientEntity obj) {
+	custodian := obj{"who": identRef(ev.Writer), "requestor": true, "type": concept(systemParticipation, "CST"),
+		"extension": []any{obj{"url": extensionOnBehalfOf, "valueReference": patientEntity["what"]}}}
+	agents := []any{custodian}
+	if ev.Custodial != nil && ev.Custodial.Witness != "" {
+		agents = append(agents, obj{"who": identRef(ev.Custodial.Witness), "requestor": false, "type": concept(systemParticipation, "WIT")})
+	}
+	ae["agent"] = agents
 }

@@ -33,7 +33,9 @@
 //
 // [Service.Report] lists every anchor, access, consent grant and
 // revocation, decision and break-glass event about a patient, in time
-// order, each with a receipt; [Report.Verify] checks each with only public
+// order, each with a receipt (consents a custodian recorded on the
+// patient's behalf, and decisions made under them, are marked: see
+// [Event.OnBehalf]); [Report.Verify] checks each with only public
 // keys; the report renders as JSON ([Report.MarshalJSON]), as a FHIR
 // Bundle of AuditEvents ([Report.AuditBundle], IHE BALP) and as a
 // self-contained HTML page ([Report.WriteHTML]).

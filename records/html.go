@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/healthledger/healthledger/consent"
 )
 
 // HTMLRow is one row of the HTML page, as shown.
@@ -17,7 +19,8 @@ type htmlRow struct {
 	What       string
 	Why        string
 	Outcome    string
-	Custodial  bool
+	Custodial  bool // recorded by a custodian on the patient's behalf
+	UnderCust  bool // a decision that relied on such a consent
 	BreakGlass bool
 	Status     string // "verified", "verified-sealed", "failed", "unverified"
 	StatusText string
@@ -30,6 +33,7 @@ type htmlPage struct {
 	Verified   int
 	Failed     int
 	BreakGlass int
+	Custodial  int
 }
 
 var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
@@ -65,13 +69,14 @@ code{font-size:.85em;word-break:break-all}
 <section class="summary{{if .BreakGlass}} alert{{end}}" aria-label="Summary">
 <p><strong>{{len .Rows}}</strong> events; <strong>{{.Verified}}</strong> proofs verified; <strong>{{.Failed}}</strong> failed.</p>
 {{if .BreakGlass}}<p role="alert"><strong>{{.BreakGlass}} emergency (break-glass) event(s)</strong> overrode your consent choices. They are marked below.</p>{{end}}
+{{if .Custodial}}<p><strong>{{.Custodial}} consent event(s) were recorded on your behalf</strong> by your care provider (a paper form, or consent you gave by voice), marked below. You can revoke such a consent, and your own signed consents always take precedence over it.</p>{{end}}
 </section>
 <table>
 <caption>Every anchored record, access, consent and decision about you, oldest first</caption>
 <thead><tr><th scope="col">#</th><th scope="col">When (UTC)</th><th scope="col">Event</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Why</th><th scope="col">Outcome</th><th scope="col">Proof</th></tr></thead>
 <tbody>
 {{range .Rows}}<tr id="entry-{{.Index}}" data-index="{{.Index}}" data-status="{{.Status}}"{{if .BreakGlass}} class="break-glass"{{end}}>
-<td>{{.Index}}</td><td><time datetime="{{.Time}}">{{.Time}}</time></td><td>{{.Event}}{{if .BreakGlass}} <strong>(emergency override)</strong>{{end}}{{if .Custodial}} <strong>(recorded on your behalf)</strong>{{end}}</td><td><code>{{.Who}}</code></td><td>{{.What}}</td><td>{{.Why}}</td><td>{{.Outcome}}</td><td class="status-{{.Status}}">{{.StatusText}}</td>
+<td>{{.Index}}</td><td><time datetime="{{.Time}}">{{.Time}}</time></td><td>{{.Event}}{{if .BreakGlass}} <strong>(emergency override)</strong>{{end}}{{if .Custodial}} <strong>(recorded on your behalf)</strong>{{end}}{{if .UnderCust}} <strong>(under a consent recorded on your behalf)</strong>{{end}}</td><td><code>{{.Who}}</code></td><td>{{.What}}</td><td>{{.Why}}</td><td>{{.Outcome}}</td><td class="status-{{.Status}}">{{.StatusText}}</td>
 </tr>
 {{end}}</tbody>
 </table>
@@ -111,6 +116,9 @@ func (r *Report) WriteHTML(w io.Writer, results []Verification) error {
 		if row.BreakGlass {
 			p.BreakGlass++
 		}
+		if row.Custodial {
+			p.Custodial++
+		}
 		p.Rows = append(p.Rows, row)
 	}
 	return pageTemplate.Execute(w, p)
@@ -146,10 +154,21 @@ func (ev *Event) htmlRow() htmlRow {
 			row.Outcome = "allowed (" + d.Decision.Reason.String() + ")"
 		}
 		row.BreakGlass = d.Decision.BreakGlass
-	case ev.Type == EventConsentRevoke:
+		row.UnderCust = d.Decision.Custodial()
+	case ev.Type == EventConsentRevoke || ev.Type == EventCustodialRevoke:
 		row.Event = "Consent revoked"
 		row.What = "consent " + short(ev.Consent)
 		row.Outcome = "revoked"
+		row.Custodial = ev.Type == EventCustodialRevoke
+	case ev.Custodial != nil:
+		c := ev.Custodial
+		row.Event = "Consent granted"
+		row.Custodial = true
+		row.What = fmt.Sprintf("consent %s, %s", short(ev.Consent), captureText(c))
+		if ev.Granted != nil {
+			row.What += fmt.Sprintf(" (base decision %s, %d provision(s))", ev.Granted.Decision, len(ev.Granted.Provisions))
+		}
+		row.Outcome = "in effect until revoked; you can revoke it"
 	default:
 		row.Event = "Consent granted"
 		row.What = "consent " + short(ev.Consent)
@@ -159,6 +178,26 @@ func (ev *Event) htmlRow() htmlRow {
 		row.Outcome = "in effect until revoked"
 	}
 	return row
+}
+
+// captureText says how a custodial consent was captured.
+func captureText(c *consent.CustodialStatement) string {
+	var how string
+	switch c.Method {
+	case consent.CapturePaper:
+		how = "paper form"
+	case consent.CaptureVerbal:
+		how = "verbal consent"
+	case consent.CaptureTelephone:
+		how = "consent by telephone"
+	default:
+		how = "form signed on the provider's device"
+	}
+	s := fmt.Sprintf("%s captured %s (%s, digest %s…)", how, c.CapturedAt.UTC().Format("2006-01-02 15:04"), c.MediaType, c.FormDigest.String()[:12])
+	if c.Witness != "" {
+		s += ", witnessed by " + c.Witness
+	}
+	return s
 }
 
 func refSuffix(id string) string {

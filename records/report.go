@@ -24,6 +24,14 @@ const (
 	EventDecision         EventType = "decision"
 	EventBreakGlass       EventType = "break-glass"
 	EventBreakGlassAccess EventType = "break-glass-access"
+	// EventCustodialGrant is a consent a custodian (an EHR) recorded on the
+	// patient's behalf (consent.KindCustodialGranted); Custodial says how
+	// it was captured.
+	EventCustodialGrant EventType = "custodial-consent-grant"
+	// EventCustodialRevoke is a custodian withdrawing a custodial consent
+	// it recorded (consent.KindCustodialRevoked). A patient revoking a
+	// custodial consent is an EventConsentRevoke.
+	EventCustodialRevoke EventType = "custodial-consent-revocation"
 )
 
 // Event is one row of a patient report: one ledger entry about the
@@ -41,7 +49,7 @@ type Event struct {
 	Anchor *AnchorStatement
 	// Access is the access statement (EventAccess, EventBreakGlassAccess).
 	Access *AccessStatement
-	// Salt opens Anchor's or Access's commitment on the log.
+	// Salt opens Anchor's, Access's or Custodial's commitment on the log.
 	Salt Salt
 	// Decision is the recorded consent decision (EventDecision, EventBreakGlass).
 	Decision *consent.AccessRecord
@@ -49,6 +57,10 @@ type Event struct {
 	// consent itself for a grant.
 	Consent ID
 	Granted *consent.Consent
+	// Custodial is, for EventCustodialGrant, the statement of who
+	// recorded the consent on the patient's behalf, how it was captured
+	// and the captured form's digest; Salt opens its commitment.
+	Custodial *consent.CustodialStatement
 	// Receipt proves the entry is in the log.
 	Receipt *ledger.Receipt
 }
@@ -58,10 +70,18 @@ type ID = string
 
 // ContentBound reports whether the event's details are bound to its leaf
 // by a salted commitment that a verifier with the report alone can check
-// (anchors and accesses). Consent grants, revocations and decisions are
+// (anchors, accesses and custodial grants, whose commitment binds the
+// consent's ID). Patients' consent grants, revocations and decisions are
 // sealed on the log: their receipts and signatures verify offline, their
 // details only by the deployment that can open them (consent.Registry.Reevaluate).
-func (e *Event) ContentBound() bool { return e.Anchor != nil || e.Access != nil }
+func (e *Event) ContentBound() bool { return e.Anchor != nil || e.Access != nil || e.Custodial != nil }
+
+// OnBehalf reports an event recorded by a custodian on the patient's
+// behalf (a custodial grant or revocation), or a decision that relied on
+// such a consent.
+func (e *Event) OnBehalf() bool {
+	return e.Type == EventCustodialGrant || e.Type == EventCustodialRevoke || e.Decision != nil && e.Decision.Decision.Custodial()
+}
 
 // Report is everything the ledger holds about one patient, in time order.
 type Report struct {
@@ -88,8 +108,14 @@ func (s *Service) Report(ctx context.Context, patient string) (*Report, error) {
 	for _, h := range hist {
 		ev := Event{Index: h.Index, Type: EventConsentGrant, Time: h.Time, Writer: h.Writer, Consent: h.Consent.String(),
 			Granted: h.Granted, Receipt: h.Receipt}
-		if h.Kind == consent.KindConsentRevoked {
+		switch h.Kind {
+		case consent.KindConsentRevoked:
 			ev.Type = EventConsentRevoke
+		case consent.KindCustodialRevoked:
+			ev.Type = EventCustodialRevoke
+		case consent.KindCustodialGranted:
+			st := h.Custodial.Statement
+			ev.Type, ev.Custodial, ev.Salt = EventCustodialGrant, &st, Salt(h.Custodial.Salt)
 		}
 		rep.Events = append(rep.Events, ev)
 	}
@@ -248,7 +274,8 @@ var eventKinds = map[EventType]ledger.Kind{
 	EventAnchor: ledger.KindRecordAnchored, EventAccess: ledger.KindRecordAccessed,
 	EventBreakGlassAccess: ledger.KindRecordAccessed, EventConsentGrant: consent.KindConsentGranted,
 	EventConsentRevoke: consent.KindConsentRevoked, EventDecision: consent.KindAccessDecided,
-	EventBreakGlass: consent.KindAccessDecided,
+	EventBreakGlass: consent.KindAccessDecided, EventCustodialGrant: consent.KindCustodialGranted,
+	EventCustodialRevoke: consent.KindCustodialRevoked,
 }
 
 func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier, keys SignatureChecker, decisions map[uint64]bool) error {
@@ -287,6 +314,11 @@ func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier,
 			return &MismatchError{Field: "decision"}
 		}
 		c, err = ev.Access.Commitment(ev.Salt)
+	case ev.Custodial != nil:
+		if err := r.verifyCustodial(ev); err != nil {
+			return err
+		}
+		c, err = ev.Custodial.Commitment(consent.Salt(ev.Salt))
 	default:
 		return nil
 	}
@@ -295,6 +327,25 @@ func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier,
 	}
 	if c != e.Digest {
 		return &MismatchError{Field: "commitment"}
+	}
+	return nil
+}
+
+// verifyCustodial checks a custodial grant's statement against the report:
+// its patient, its custodian (the entry's writer) and the consent shown,
+// whose ID the statement commits to.
+func (r *Report) verifyCustodial(ev *Event) error {
+	st := ev.Custodial
+	switch {
+	case st.Patient != r.Patient:
+		return &MismatchError{Field: "patient"}
+	case st.Custodian != ev.Writer:
+		return &MismatchError{Field: "custodian"}
+	case ev.Granted == nil || ev.Consent != st.Consent.String():
+		return &MismatchError{Field: "consent"}
+	}
+	if id, err := ev.Granted.ID(); err != nil || id != st.Consent {
+		return &MismatchError{Field: "consent"}
 	}
 	return nil
 }

@@ -29,8 +29,11 @@ type wireEvent struct {
 	Decision string      `json:"decision,omitempty"`
 	Consent  string      `json:"consent,omitempty"`
 	Granted  string      `json:"granted,omitempty"`
-	Receipt  string      `json:"receipt"`
-	Verified *wireCheck  `json:"verified,omitempty"`
+	// Custodial is a custodial grant's statement and salt (no receipt:
+	// the event's is the one).
+	Custodial *consent.CustodialProof `json:"custodial,omitempty"`
+	Receipt   string                  `json:"receipt"`
+	Verified  *wireCheck              `json:"verified,omitempty"`
 }
 
 type wireCheck struct {
@@ -72,6 +75,9 @@ func (r *Report) marshal(results []Verification) ([]byte, error) {
 				return nil, err
 			}
 			we.Decision = string(b)
+		}
+		if ev.Custodial != nil {
+			we.Custodial = &consent.CustodialProof{Statement: *ev.Custodial, Salt: consent.Salt(ev.Salt)}
 		}
 		if ev.Granted != nil {
 			b, err := ev.Granted.MarshalBinary()
@@ -132,6 +138,10 @@ func ParseReport(b []byte) (*Report, error) {
 			if ev.Decision, err = consent.UnmarshalAccessRecord([]byte(we.Decision)); err != nil {
 				return nil, fmt.Errorf("%w: decision: %w", ErrMalformed, err)
 			}
+		}
+		if we.Custodial != nil {
+			st := we.Custodial.Statement
+			ev.Custodial, ev.Salt = &st, Salt(we.Custodial.Salt)
 		}
 		if we.Granted != "" {
 			if ev.Granted, err = consent.UnmarshalConsent([]byte(we.Granted)); err != nil {

@@ -45,7 +45,8 @@ func newRig(t testing.TB) *rig {
 	r.ehr = r.newDID(t, ctx)
 	vault, tagger := privacytest.Vault(t, testOrigin), privacytest.Tagger(t, testOrigin)
 	r.reg, err = consent.NewRegistry(consent.RegistryConfig{Log: log, Checker: resolver, Recorder: r.ehr, Sealer: vault, Tagger: tagger,
-		Evaluator: consent.Config{NoConsent: consent.OptIn, BreakGlassRoles: []string{"ER-PHYSICIAN"}}})
+		Evaluator: consent.Config{NoConsent: consent.OptIn, BreakGlassRoles: []string{"ER-PHYSICIAN"}},
+		Custodial: consent.CustodialPolicy{Accept: true, Custodians: []string{r.ehr.DID()}}})
 	require.NoError(t, err)
 	r.svc, err = New(Config{Log: log, Registry: r.reg, Signer: r.ehr, Sealer: vault})
 	require.NoError(t, err)

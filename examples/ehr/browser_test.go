@@ -54,12 +54,13 @@ func TestReportInHeadlessChromium(t *testing.T) {
 	require.Contains(t, string(dom), `default-src 'none'`)
 
 	rows := regexp.MustCompile(`<tr id="entry-\d+" data-index="\d+" data-status="([a-z-]+)"`).FindAllStringSubmatch(string(dom), -1)
-	require.Len(t, rows, 7, "the browser shows every event")
+	require.Len(t, rows, 10, "the browser shows every event")
 	for _, r := range rows {
 		require.Contains(t, []string{"verified", "verified-sealed"}, r[1])
 	}
 	require.Contains(t, string(dom), "emergency (break-glass)")
-	require.Equal(t, 7, strings.Count(string(dom), "✓ verified"))
+	require.Contains(t, string(dom), "recorded on your behalf")
+	require.Equal(t, 10, strings.Count(string(dom), "✓ verified"))
 
 	if shot := os.Getenv("HEALTHLEDGER_SCREENSHOT"); shot != "" {
 		abs, err := filepath.Abs(shot)

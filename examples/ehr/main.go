@@ -1,8 +1,12 @@
-// Command ehr plays a day at a clinic on a healthledger ledger: a lab
-// result is anchored, a clinician reads it under the patient's consent, a
-// research request is denied, an ER doctor breaks the glass, and the
-// patient's report is printed and then verified by a separate verifier
-// that holds nothing but public keys: the log's and the writers'.
+// Command ehr plays a day at a clinic on a healthledger ledger: the
+// patient's own consent covers the care team; at the front desk the
+// patient signs a paper form for their pharmacy, which the EHR records on
+// the patient's behalf (a custodial consent); a lab result is anchored, a
+// clinician reads it under the patient's consent and the pharmacist under
+// the paper form, a research request is denied, an ER doctor breaks the
+// glass, and the patient's report is printed and then verified by a
+// separate verifier that holds nothing but public keys: the log's and the
+// writers'. It also checks the scanned paper form against the ledger.
 //
 //	go run ./examples/ehr                 # prints the day and the report
 //	go run ./examples/ehr -html report.html -json report.json
@@ -44,8 +48,20 @@ const labResult = `{
 
 const careTeam = "did:hl:team-diabetes"
 
+// The patient's community pharmacy, and the front-desk staff member who
+// witnessed the paper form.
+const (
+	pharmacy  = "did:hl:org-pharmacy-main-street"
+	frontDesk = "did:hl:staff-frontdesk-7"
+)
+
+// paperForm stands for the scan of the consent form the patient signed on
+// paper at the front desk.
+const paperForm = "%PDF-1.7 (scan) I allow my pharmacy on Main Street to read my records for my treatment. Signed on paper."
+
 var (
 	clinician  = consent.Actor{DID: "did:hl:dr-alice", Teams: []string{careTeam}, Roles: []string{"PRCP"}}
+	pharmacist = consent.Actor{DID: "did:hl:pharmacist-bob", Organization: pharmacy}
 	researcher = consent.Actor{DID: "did:hl:researcher", Organization: "did:hl:org-university"}
 	erDoctor   = consent.Actor{DID: "did:hl:er-doctor", Roles: []string{"ER-PHYSICIAN"}}
 )
@@ -94,14 +110,12 @@ func run(ctx context.Context, out, htmlOut, jsonOut io.Writer) error {
 	}
 	defer c.log.Close()
 
-	// 07:55 The patient signs a consent at home: treatment by the diabetes
-	// care team only.
+	// 07:55 The patient signs a consent at home: the diabetes care team,
+	// for treatment only.
 	grant, err := c.registry.GrantEntry(ctx, &consent.Consent{
 		Patient: c.patient.DID(), Status: consent.StatusActive, Decision: consent.Deny,
-		Grantors: []string{c.patient.DID()},
-		Provisions: []consent.Provision{{
-			Actors: []consent.ActorMatch{{Reference: careTeam}}, Purposes: []consent.Purpose{consent.PurposeTreat},
-		}},
+		Grantors: []string{c.patient.DID()}, Grantees: []string{careTeam},
+		Provisions: []consent.Provision{{Purposes: []consent.Purpose{consent.PurposeTreat}}},
 	}, time.Now().UTC())
 	if err != nil {
 		return err
@@ -114,6 +128,14 @@ func run(ctx context.Context, out, htmlOut, jsonOut io.Writer) error {
 	}
 	fmt.Fprintln(out, "consent: treatment by the diabetes care team")
 
+	// 08:05 At the front desk the patient signs a paper form for their
+	// pharmacy; the EHR records it on the patient's behalf.
+	custodial, err := c.frontDeskConsent(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "front desk: paper consent for the pharmacy, recorded on the patient's behalf at index %d\n", custodial.Receipt.Index)
+
 	// 08:15 The lab's result is anchored: the log gets a salted commitment.
 	anchor, err := c.records.Anchor(ctx, c.patient.DID(), []byte(labResult))
 	if err != nil {
@@ -122,7 +144,8 @@ func run(ctx context.Context, out, htmlOut, jsonOut io.Writer) error {
 	fmt.Fprintf(out, "anchored %s/%s version %s at index %d\n", anchor.Statement.ResourceType, anchor.Statement.ID,
 		anchor.Statement.Version, anchor.Index())
 
-	// 09:30 The clinician reads it; 11:00 a researcher asks; 23:40 the ER.
+	// 09:30 The clinician reads it; 11:00 a researcher asks; 17:00 the
+	// pharmacist; 23:40 the ER.
 	requests := []struct {
 		who     string
 		actor   consent.Actor
@@ -130,6 +153,7 @@ func run(ctx context.Context, out, htmlOut, jsonOut io.Writer) error {
 	}{
 		{"clinician", clinician, consent.PurposeTreat},
 		{"researcher", researcher, consent.PurposeResearch},
+		{"pharmacist", pharmacist, consent.PurposeTreat},
 		{"ER doctor", erDoctor, consent.PurposeBreakTheGlass},
 	}
 	for _, r := range requests {
@@ -139,6 +163,8 @@ func run(ctx context.Context, out, htmlOut, jsonOut io.Writer) error {
 		switch {
 		case err == nil && acc.Decision.BreakGlass:
 			fmt.Fprintf(out, "%-10s %-6s read -> PERMIT (break-glass, patient notified) access #%d, decision #%d\n", r.who, r.purpose, acc.Receipt.Index, acc.Statement.DecisionIndex)
+		case err == nil && acc.Decision.Custodial():
+			fmt.Fprintf(out, "%-10s %-6s read -> PERMIT (consent recorded on the patient's behalf) access #%d, decision #%d\n", r.who, r.purpose, acc.Receipt.Index, acc.Statement.DecisionIndex)
 		case err == nil:
 			fmt.Fprintf(out, "%-10s %-6s read -> PERMIT access #%d, decision #%d\n", r.who, r.purpose, acc.Receipt.Index, acc.Statement.DecisionIndex)
 		case asRefused(err, &refused):
@@ -169,18 +195,54 @@ func run(ctx context.Context, out, htmlOut, jsonOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	custodialJSON, err := custodial.MarshalJSON()
+	if err != nil {
+		return err
+	}
 	keys := map[string]string{}
 	for did, k := range c.pubkeys {
 		keys[did] = k.Multibase()
 	}
-	return verifyOffline(out, htmlOut, origin, c.vkey, keys, reportJSON, []byte(labResult), anchorJSON)
+	return verifyOffline(out, htmlOut, origin, c.vkey, keys, reportJSON, []byte(labResult), anchorJSON,
+		&capturedForm{form: []byte(paperForm), proof: custodialJSON})
+}
+
+// frontDeskConsent records, as the EHR, the paper form the patient signed
+// at the front desk: the pharmacy may read their records for treatment.
+// The EHR keeps the scan; the ledger gets a salted commitment to its
+// digest, and the returned proof opens it.
+func (c *clinic) frontDeskConsent(ctx context.Context) (*consent.CustodialProof, error) {
+	now := time.Now().UTC()
+	e, proof, err := c.registry.CustodialGrantEntry(ctx, &consent.Consent{
+		Patient: c.patient.DID(), Status: consent.StatusActive, Decision: consent.Deny,
+		Grantors: []string{c.patient.DID()}, Grantees: []string{pharmacy},
+		Provisions: []consent.Provision{{Purposes: []consent.Purpose{consent.PurposeTreat}}},
+	}, c.ehr.DID(), consent.Capture{Method: consent.CapturePaper, Witness: frontDesk, CapturedAt: now.Add(-time.Minute),
+		MediaType: "application/pdf", Form: []byte(paperForm)}, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.ehr.SignEntry(e); err != nil {
+		return nil, err
+	}
+	if proof.Receipt, err = c.registry.Submit(ctx, e); err != nil {
+		return nil, err
+	}
+	return proof, nil
+}
+
+// capturedForm is a form captured at the front desk and the custodian's
+// proof of it (JSON), as the verifier receives them.
+type capturedForm struct {
+	form, proof []byte
 }
 
 func asRefused(err error, target **records.RefusedError) bool { return errors.As(err, target) }
 
 // verifyOffline is the separate verifier: it holds only the log's origin
-// and verifier key and the writers' public keys (multibase).
-func verifyOffline(out, htmlOut io.Writer, origin, logKey string, writerKeys map[string]string, reportJSON, resource, anchorJSON []byte) error {
+// and verifier key and the writers' public keys (multibase). With a
+// captured form, it also checks the form against the custodian's proof.
+func verifyOffline(out, htmlOut io.Writer, origin, logKey string, writerKeys map[string]string, reportJSON, resource, anchorJSON []byte, captured *capturedForm) error {
 	v, err := ledger.NewVerifier(ledger.VerifierConfig{Origin: origin, LogKey: logKey})
 	if err != nil {
 		return err
@@ -204,6 +266,19 @@ func verifyOffline(out, htmlOut io.Writer, origin, logKey string, writerKeys map
 		return fmt.Errorf("lab result writer: %w", err)
 	}
 	fmt.Fprintln(out, "verifier: the lab result is exactly the anchored version")
+	if captured != nil {
+		var p consent.CustodialProof
+		if err := p.UnmarshalJSON(captured.proof); err != nil {
+			return err
+		}
+		if err := consent.VerifyCapturedForm(captured.form, &p, v); err != nil {
+			return fmt.Errorf("paper form: %w", err)
+		}
+		if err := p.VerifyCustodian(context.Background(), keys); err != nil {
+			return fmt.Errorf("paper form custodian: %w", err)
+		}
+		fmt.Fprintln(out, "verifier: the paper form is exactly the one captured at the front desk")
+	}
 
 	rep, err := records.ParseReport(reportJSON)
 	if err != nil {
@@ -220,7 +295,10 @@ func verifyOffline(out, htmlOut io.Writer, origin, logKey string, writerKeys map
 		case !results[i].ContentBound:
 			status = "verified (details sealed)"
 		}
-		fmt.Fprintf(out, "  #%-3d %-18s %s\n", ev.Index, ev.Type, status)
+		if ev.OnBehalf() {
+			status += " (on the patient's behalf)"
+		}
+		fmt.Fprintf(out, "  #%-3d %-23s %s\n", ev.Index, ev.Type, status)
 	}
 	if htmlOut != nil {
 		if err := rep.WriteHTML(htmlOut, results); err != nil {
@@ -266,6 +344,8 @@ func openClinic(ctx context.Context) (*clinic, error) {
 	c.registry, err = consent.NewRegistry(consent.RegistryConfig{
 		Log: log, Checker: resolver, Recorder: c.ehr, Sealer: vault, Tagger: tagger,
 		Evaluator: consent.Config{NoConsent: consent.OptIn, BreakGlassRoles: []string{"ER-PHYSICIAN"}},
+		// The clinic's own EHR may record consents captured at its front desk.
+		Custodial: consent.CustodialPolicy{Accept: true, Custodians: []string{c.ehr.DID()}},
 	})
 	if err != nil {
 		return nil, err
