@@ -49,8 +49,10 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 	for k := range todo {
 		todo[k] = k
 	}
+	clean := s.clean
+	s.clean = false
 	for round := 0; ; round++ {
-		head, err := s.awaitSize(ctx, s.frontier)
+		head, err := s.preorderedStart(ctx, round == 0 && clean)
 		if err != nil {
 			return ledger.TreeHead{}, err
 		}
@@ -65,6 +67,7 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 		markExisted(b, maybe, notFound)
 		todo = mergeSorted(notFound, absent)
 		if len(todo) == 0 {
+			s.clean = true
 			return head, nil
 		}
 		if round == preorderedRounds {
@@ -84,25 +87,59 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 		}
 		s.cfg.Logger.Debug("trillianstore: preordered batch", "leaves", sent,
 			"sequence", t1.Sub(t0), "integrate", time.Since(t1), "conflicts", !allOK)
-		rest, err := s.claim(ctx, b, todo, start, allOK)
+		rest, err := s.claim(ctx, b, todo, start, head, allOK)
 		if err != nil {
 			return ledger.TreeHead{}, err
 		}
 		if len(rest) == 0 {
-			s.localProofs(ctx, b, todo, start, head.Size)
+			s.clean = true
 			return head, nil
 		}
 		todo = rest
 	}
 }
 
+// preorderedStart returns the head new indices start after: Trillian's
+// latest, or, when the last Add succeeded (trust), the newest head seen
+// if it is not behind the frontier, which saves an RPC per batch. A tree
+// that grew meanwhile (only leaves of an earlier, failed Add can do that,
+// with one writer) makes AddSequencedLeaves report the indices taken, and
+// the next round asks Trillian. The mirror is started at the head if it
+// has not started yet.
+func (s *Store) preorderedStart(ctx context.Context, trust bool) (ledger.TreeHead, error) {
+	s.mu.Lock()
+	head, have := s.seen, s.haveSeen
+	s.mu.Unlock()
+	if !trust || !have || head.Size < s.frontier {
+		var err error
+		if head, err = s.awaitSize(ctx, s.frontier); err != nil {
+			return ledger.TreeHead{}, err
+		}
+	}
+	if edge, _ := s.mirror.snapshot(); edge == nil {
+		if err := s.mirrorTo(ctx, head); err != nil {
+			return ledger.TreeHead{}, err
+		}
+	}
+	return head, nil
+}
+
 // claim records the indices [start, start+len(todo)) for the leaves of todo
 // and returns those that did not get theirs. If Trillian accepted every leaf
-// (allOK), each index holds the leaf sent to it, which finish confirms by
-// verifying its inclusion proof against the signed root; otherwise the
-// range is read back to see which indices were already taken.
-func (s *Store) claim(ctx context.Context, b *batch, todo []int, start uint64, allOK bool) ([]int, error) {
+// (allOK) and head is the tree of exactly those leaves after the mirror's,
+// the mirror is extended with their hashes, which checks them against
+// head's root without reading them back. If that check fails, or some
+// index was taken, the range is read back to see which indices hold this
+// batch's leaves (finish then verifies every proof against head's root).
+func (s *Store) claim(ctx context.Context, b *batch, todo []int, start uint64, head ledger.TreeHead, allOK bool) ([]int, error) {
 	var rest []int
+	if allOK && start+uint64(len(todo)) == head.Size {
+		hashes := make([]merkle.Hash, len(todo))
+		for j, k := range todo {
+			hashes[j] = b.leaf(k).Hash
+		}
+		allOK = s.mirrorKnown(head, start, hashes)
+	}
 	if allOK {
 		for j, k := range todo {
 			b.index[k], b.existed[k] = start+uint64(j), false

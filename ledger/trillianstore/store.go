@@ -43,6 +43,11 @@ type Store struct {
 	frontier uint64
 	// hashes filters deduplication lookups in ModePreordered. Guarded by addMu.
 	hashes hashIndex
+	// clean reports that the last Add succeeded, so that, in
+	// ModePreordered, the next one may take the newest head seen as the
+	// tree's size without asking Trillian (a wrong guess costs a retry
+	// round, never a wrong index). Guarded by addMu.
+	clean bool
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -59,8 +64,9 @@ type Store struct {
 
 	subjects subjectIndex
 
-	// tiles caches verified full tiles; it has its own lock.
-	tiles fullTiles
+	// mirror is the store's checked copy of the tree's hashes, from which
+	// proofs and tiles are served; it has its own locks.
+	mirror mirror
 }
 
 // Open connects to Trillian and checks that the tree exists and matches
@@ -72,6 +78,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg, sign: cfg.Sign}
+	s.mirror.limit = cfg.TileCacheSize
 	cc := cfg.Conn
 	if cc == nil {
 		opts := cfg.DialOptions
