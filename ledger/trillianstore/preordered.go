@@ -239,17 +239,25 @@ func (s *Store) sequence(ctx context.Context, b *batch, todo []int, start uint64
 	return sent, allOK, nil
 }
 
-// awaitSize polls Trillian until its tree has at least size leaves.
+// awaitSize polls Trillian until its tree has at least size leaves. The
+// polls ask for the root alone (see grown); the consistency proof is
+// fetched once, for the head that reaches size.
 func (s *Store) awaitSize(ctx context.Context, size uint64) (ledger.TreeHead, error) {
 	deadline := time.Now().Add(s.cfg.IntegrationTimeout)
 	for {
-		head, err := s.observe(ctx)
-		if err != nil || head.Size >= size {
-			return head, err
+		grown, err := s.grown(ctx, size)
+		if err != nil {
+			return ledger.TreeHead{}, err
+		}
+		if grown {
+			head, err := s.observe(ctx)
+			if err != nil || head.Size >= size {
+				return head, err
+			}
 		}
 		if time.Now().After(deadline) {
-			return ledger.TreeHead{}, fmt.Errorf("%w: tree size %d, waiting for %d after %v",
-				ErrIntegrationTimeout, head.Size, size, s.cfg.IntegrationTimeout)
+			return ledger.TreeHead{}, fmt.Errorf("%w: waiting for tree size %d after %v",
+				ErrIntegrationTimeout, size, s.cfg.IntegrationTimeout)
 		}
 		if err := s.sleep(ctx, s.cfg.PollInterval); err != nil {
 			return ledger.TreeHead{}, err

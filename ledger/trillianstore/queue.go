@@ -97,12 +97,21 @@ func (s *Store) awaitQueued(ctx context.Context, b *batch, todo []int, from uint
 	for _, k := range todo {
 		want[b.leaf(k).Hash] = k
 	}
+	if len(want) == 0 {
+		return s.observe(ctx)
+	}
 	deadline := time.Now().Add(s.cfg.IntegrationTimeout)
 	scanned := from
 	for {
-		head, err := s.observe(ctx)
+		grown, err := s.grown(ctx, scanned+1)
 		if err != nil {
 			return ledger.TreeHead{}, err
+		}
+		head := ledger.TreeHead{Size: scanned}
+		if grown {
+			if head, err = s.observe(ctx); err != nil {
+				return ledger.TreeHead{}, err
+			}
 		}
 		if head.Size > scanned {
 			r, err := s.tilesAt(ctx, head.Size)
