@@ -160,6 +160,34 @@ func (s *Store) mirrorKnown(head ledger.TreeHead, start uint64, hashes []merkle.
 	return true
 }
 
+// adoptKnown is mirrorKnown for a root fetched without a consistency
+// proof: it extends the mirror, which must end at start and at the newest
+// head seen, with hashes, and if that gives head's root it makes head the
+// newest head seen (the extension proves it consistent with the one
+// before). It returns false, changing nothing, otherwise.
+func (s *Store) adoptKnown(head ledger.TreeHead, start uint64, hashes []merkle.Hash) bool {
+	m := &s.mirror
+	m.extend.Lock()
+	defer m.extend.Unlock()
+	edge, at := m.snapshot()
+	if edge == nil || at.Size != start || start+uint64(len(hashes)) != head.Size {
+		return false
+	}
+	next := edge.Clone()
+	changed := next.Append(hashes)
+	if next.Root() != head.Root {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.haveSeen || s.seen != at {
+		return false
+	}
+	s.seen = head
+	m.install(next, head, changed)
+	return true
+}
+
 // restartMirror starts the mirror at head: it reads the edge tiles of head
 // from Trillian and checks them against head's root. The caller holds
 // m.extend.

@@ -82,12 +82,13 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 			return ledger.TreeHead{}, err
 		}
 		t1 := time.Now()
-		if head, err = s.awaitSize(ctx, start+uint64(sent)); err != nil {
+		head, known, err := s.awaitBatch(ctx, b, todo, start, allOK)
+		if err != nil {
 			return ledger.TreeHead{}, err
 		}
 		s.cfg.Logger.Debug("trillianstore: preordered batch", "leaves", sent,
 			"sequence", t1.Sub(t0), "integrate", time.Since(t1), "conflicts", !allOK)
-		rest, err := s.claim(ctx, b, todo, start, head, allOK)
+		rest, err := s.claim(ctx, b, todo, start, head, allOK, known)
 		if err != nil {
 			return ledger.TreeHead{}, err
 		}
@@ -125,15 +126,16 @@ func (s *Store) preorderedStart(ctx context.Context, trust bool) (ledger.TreeHea
 }
 
 // claim records the indices [start, start+len(todo)) for the leaves of todo
-// and returns those that did not get theirs. If Trillian accepted every leaf
+// and returns those that did not get theirs. If awaitBatch checked them
+// (known), they are at their indices. If Trillian accepted every leaf
 // (allOK) and head is the tree of exactly those leaves after the mirror's,
 // the mirror is extended with their hashes, which checks them against
 // head's root without reading them back. If that check fails, or some
 // index was taken, the range is read back to see which indices hold this
 // batch's leaves (finish then verifies every proof against head's root).
-func (s *Store) claim(ctx context.Context, b *batch, todo []int, start uint64, head ledger.TreeHead, allOK bool) ([]int, error) {
+func (s *Store) claim(ctx context.Context, b *batch, todo []int, start uint64, head ledger.TreeHead, allOK, known bool) ([]int, error) {
 	var rest []int
-	if allOK && start+uint64(len(todo)) == head.Size {
+	if allOK && !known && start+uint64(len(todo)) == head.Size {
 		hashes := make([]merkle.Hash, len(todo))
 		for j, k := range todo {
 			hashes[j] = b.leaf(k).Hash
@@ -237,6 +239,53 @@ func (s *Store) sequence(ctx context.Context, b *batch, todo []int, start uint64
 		sent += n
 	}
 	return sent, allOK, nil
+}
+
+// awaitBatch waits until Trillian has integrated the leaves of todo that
+// sequence sent at [start, start+len(todo)). When Trillian accepted all
+// of them (allOK), it polls the root alone and, once the tree has exactly
+// those leaves after the mirror's, extends the mirror with their hashes
+// and adopts the root as the newest head seen if the result is that root
+// (known): the mirror's root being the newest head seen, this proves the
+// new root consistent with it, without the consistency proof that the log
+// server would build from its database. Otherwise it observes the head
+// with its proof (awaitSize) and the caller reads the range back.
+func (s *Store) awaitBatch(ctx context.Context, b *batch, todo []int, start uint64, allOK bool) (ledger.TreeHead, bool, error) {
+	size := start + uint64(len(todo))
+	if allOK {
+		root, err := s.awaitRoot(ctx, size)
+		if err != nil {
+			return ledger.TreeHead{}, false, err
+		}
+		hashes := make([]merkle.Hash, len(todo))
+		for j, k := range todo {
+			hashes[j] = b.leaf(k).Hash
+		}
+		if root.Size == size && s.adoptKnown(root, start, hashes) {
+			return root, true, nil
+		}
+	}
+	head, err := s.awaitSize(ctx, size)
+	return head, false, err
+}
+
+// awaitRoot polls Trillian's root alone until its tree has at least size
+// leaves, and returns it unchecked.
+func (s *Store) awaitRoot(ctx context.Context, size uint64) (ledger.TreeHead, error) {
+	deadline := time.Now().Add(s.cfg.IntegrationTimeout)
+	for {
+		head, _, err := s.fetchRoot(ctx, 0)
+		if err != nil || head.Size >= size {
+			return head, err
+		}
+		if time.Now().After(deadline) {
+			return ledger.TreeHead{}, fmt.Errorf("%w: waiting for tree size %d after %v",
+				ErrIntegrationTimeout, size, s.cfg.IntegrationTimeout)
+		}
+		if err := s.sleep(ctx, s.cfg.PollInterval); err != nil {
+			return ledger.TreeHead{}, err
+		}
+	}
 }
 
 // awaitSize polls Trillian until its tree has at least size leaves. The
