@@ -3,6 +3,7 @@ package trillian
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,10 +25,14 @@ import (
 const directPoll = 2 * time.Millisecond
 
 // BenchmarkVsDirect compares the Trillian store with Trillian driven
-// directly through its gRPC API, on the same servers, in the same run:
-// each run of a case measures the store and its direct peers one after the
-// other on b.N leaves each (the order alternates from run to run), so
-// every ratio it reports comes from two measurements taken seconds apart.
+// directly through its gRPC API, on the same servers, in the same run.
+// Each run of a case measures the store and its direct peers on b.N
+// leaves each, interleaved in slices (the store's first slice, then each
+// direct driver's first slice, then the second slices, ...), each side
+// timed over its own slices only; so every ratio it reports comes from
+// measurements taken a fraction of a second apart, and load from other
+// processes on the machine falls on both sides alike.
+//
 // The direct drivers are minimal personalities that do only what the
 // engine needs to make the same 1 KiB leaves durable and integrated into
 // the tree; the store, under ledger.Log with 256 writers, also signs a
@@ -38,9 +43,10 @@ const directPoll = 2 * time.Millisecond
 //   - store-entries/s and its p50/p99 latency, and leaves/add, the mean
 //     batch the Log handed the store;
 //   - direct-entries/s: one writer sends batches of that same size
-//     (rounded) with AddSequencedLeaves and waits until Trillian's root
-//     covers each batch before sending the next, as the store must;
-//     ratio is store-entries/s over direct-entries/s (the target: >= 0.9);
+//     (rounded, as measured so far in the run) with AddSequencedLeaves and
+//     waits until Trillian's root covers each batch before sending the
+//     next, as the store must; ratio is store-entries/s over
+//     direct-entries/s (the target: >= 0.9);
 //   - direct256-entries/s: the same with batches of 256, the most that 256
 //     writers can hand the store at once;
 //   - pipelined-entries/s: batches of 256 sent back to back, the clock
@@ -56,101 +62,114 @@ const directPoll = 2 * time.Millisecond
 func BenchmarkVsDirect(b *testing.B) {
 	b.Run("mode=preordered", func(b *testing.B) {
 		b.SetBytes(leafSize)
-		var store storeRun
-		var direct, direct256, pipelined float64
-		measure := []func(){
-			func() { store = benchStoreAppend(b, trillianstore.ModePreordered) },
-			func() {
-				batch := writers
-				if store.leavesPerAdd > 0 {
-					batch = int(store.leavesPerAdd + 0.5)
-				}
-				direct = benchDirectPreordered(b, batch, false)
-				direct256 = benchDirectPreordered(b, writers, false)
-				pipelined = benchDirectPreordered(b, writers, true)
-			},
-		}
-		runAlternating(measure)
+		store := newStoreDriver(b, trillianstore.ModePreordered)
+		direct := newPreorderedDriver(b)
+		direct256 := newPreorderedDriver(b)
+		pipelined := newPreorderedDriver(b)
+		runSlices(b.N, func(from uint64, n int) {
+			store.run(from, n)
+			batch := int(store.leavesPerAdd() + 0.5)
+			direct.run(from, n, max(batch, 1), false)
+			direct256.run(from, n, writers, false)
+			pipelined.run(from, n, writers, true)
+		})
 		store.report(b)
-		b.ReportMetric(direct, "direct-entries/s")
-		b.ReportMetric(store.perSecond/direct, "ratio")
-		b.ReportMetric(direct256, "direct256-entries/s")
-		b.ReportMetric(pipelined, "pipelined-entries/s")
+		b.ReportMetric(direct.perSecond(), "direct-entries/s")
+		b.ReportMetric(store.perSecond()/direct.perSecond(), "ratio")
+		b.ReportMetric(direct256.perSecond(), "direct256-entries/s")
+		b.ReportMetric(pipelined.perSecond(), "pipelined-entries/s")
 	})
 	b.Run("mode=log", func(b *testing.B) {
 		b.SetBytes(leafSize)
-		var store storeRun
-		var direct float64
-		runAlternating([]func(){
-			func() { store = benchStoreAppend(b, trillianstore.ModeLog) },
-			func() { direct = benchDirectQueue(b) },
+		store := newStoreDriver(b, trillianstore.ModeLog)
+		direct := newQueueDriver(b)
+		runSlices(b.N, func(from uint64, n int) {
+			store.run(from, n)
+			direct.run(from, n)
 		})
 		store.report(b)
-		b.ReportMetric(direct, "direct-entries/s")
-		b.ReportMetric(store.perSecond/direct, "ratio")
+		b.ReportMetric(direct.perSecond(), "direct-entries/s")
+		b.ReportMetric(store.perSecond()/direct.perSecond(), "ratio")
 	})
 }
 
-// runs counts the runs of runAlternating, to alternate their order.
-var runs atomic.Int64
+// sliceCount is the number of slices runSlices cuts a run into.
+const sliceCount = 5
 
-// runAlternating calls the functions in order on every other call and in
-// reverse order on the others, so that neither side of a ratio always
-// runs first (a warmer cache, a growing database).
-func runAlternating(fs []func()) {
-	if runs.Add(1)%2 == 0 {
-		for i := len(fs) - 1; i >= 0; i-- {
-			fs[i]()
-		}
-		return
-	}
-	for _, f := range fs {
-		f()
+// runSlices calls f for consecutive slices [from, from+n) of [0, total).
+func runSlices(total int, f func(from uint64, n int)) {
+	per := (total + sliceCount - 1) / sliceCount
+	for from := 0; from < total; from += per {
+		f(uint64(from), min(per, total-from))
 	}
 }
 
-// storeRun is what benchStoreAppend measured.
-type storeRun struct {
-	perSecond    float64
-	p50, p99     time.Duration
-	leavesPerAdd float64
+// timed accumulates the entries and time of a driver's slices.
+type timed struct {
+	entries int
+	elapsed time.Duration
 }
 
-func (r storeRun) report(b *testing.B) {
-	b.ReportMetric(r.perSecond, "store-entries/s")
-	b.ReportMetric(loadgen.Millis(r.p50), "store-p50-ms")
-	b.ReportMetric(loadgen.Millis(r.p99), "store-p99-ms")
-	b.ReportMetric(r.leavesPerAdd, "leaves/add")
+func (t *timed) perSecond() float64 {
+	if t.elapsed <= 0 {
+		return 0
+	}
+	return float64(t.entries) / t.elapsed.Seconds()
 }
 
-// benchStoreAppend runs b.N Log.Appends from 256 writers on a new tree of
-// mode.
-func benchStoreAppend(b *testing.B, mode trillianstore.Mode) storeRun {
+// storeDriver appends through ledger.Log from 256 writers on a new tree.
+type storeDriver struct {
+	timed
+	b         *testing.B
+	log       *ledger.Log
+	store     *countingStore
+	maker     *maker
+	latencies []time.Duration
+}
+
+func newStoreDriver(b *testing.B, mode trillianstore.Mode) *storeDriver {
 	kind := "trillian-log"
 	if mode == trillianstore.ModePreordered {
 		kind = "trillian-preordered"
 	}
 	sign, cfg := keys(b)
 	store := &countingStore{Store: openStore(b, kind, sign, false)}
-	defer store.Close()
+	b.Cleanup(func() { store.Close() })
 	cfg.Store = store
 	l, err := ledger.Open(context.Background(), cfg)
 	fatalIf(b, err)
-	defer l.Close()
-	m := newMaker(b)
-	res, err := loadgen.Measure(context.Background(), b.N, writers, func(ctx context.Context, _ int, seq uint64) error {
-		rc, err := l.Append(ctx, m.entry(seq))
+	b.Cleanup(func() { l.Close() }) // runs before the store's Close
+	return &storeDriver{b: b, log: l, store: store, maker: newMaker(b)}
+}
+
+// run appends the entries [from, from+n).
+func (d *storeDriver) run(from uint64, n int) {
+	res, err := loadgen.Measure(context.Background(), n, writers, func(ctx context.Context, _ int, seq uint64) error {
+		rc, err := d.log.Append(ctx, d.maker.entry(from+seq))
 		if err == nil && (rc.Existed || len(rc.Leaf) != leafSize) {
-			err = fmt.Errorf("entry %d: unexpected receipt", seq)
+			err = fmt.Errorf("entry %d: unexpected receipt", from+seq)
 		}
 		return err
 	})
-	fatalIf(b, err)
-	run := storeRun{perSecond: res.PerSecond(), p50: res.Percentile(0.5), p99: res.Percentile(0.99)}
-	if n := store.adds.Load(); n > 0 {
-		run.leavesPerAdd = float64(store.leaves.Load()) / float64(n)
+	fatalIf(d.b, err)
+	d.entries += n
+	d.elapsed += res.Elapsed
+	d.latencies = append(d.latencies, res.Latencies...)
+}
+
+func (d *storeDriver) leavesPerAdd() float64 {
+	if n := d.store.adds.Load(); n > 0 {
+		return float64(d.store.leaves.Load()) / float64(n)
 	}
-	return run
+	return writers
+}
+
+func (d *storeDriver) report(b *testing.B) {
+	slices.Sort(d.latencies)
+	b.ReportMetric(d.perSecond(), "store-entries/s")
+	b.ReportMetric(loadgen.Millis(loadgen.Percentile(d.latencies, 0.5)), "store-p50-ms")
+	b.ReportMetric(loadgen.Millis(loadgen.Percentile(d.latencies, 0.99)), "store-p99-ms")
+	b.ReportMetric(d.leavesPerAdd(), "leaves/add")
 }
 
 // countingStore counts the Adds and leaves a Log hands its store.
@@ -211,60 +230,86 @@ func awaitTreeSize(ctx context.Context, log trillian.TrillianLogClient, tree int
 	}
 }
 
-// benchDirectPreordered sends b.N leaves to a new PREORDERED_LOG tree in
-// batches of batch with AddSequencedLeaves, from one writer, and returns
-// entries/s. Unless pipelined, it waits for each batch's integration
-// before sending the next.
-func benchDirectPreordered(b *testing.B, batch int, pipelined bool) float64 {
-	ctx := context.Background()
+// preorderedDriver sends leaves to a new PREORDERED_LOG tree with
+// AddSequencedLeaves, from one writer.
+type preorderedDriver struct {
+	timed
+	b     *testing.B
+	log   trillian.TrillianLogClient
+	tree  int64
+	maker *maker
+}
+
+func newPreorderedDriver(b *testing.B) *preorderedDriver {
 	log, tree := directTree(b, trillianstore.ModePreordered)
-	m := newMaker(b)
+	return &preorderedDriver{b: b, log: log, tree: tree, maker: newMaker(b)}
+}
+
+// run sends the leaves [from, from+n) in batches of batch. Unless
+// pipelined, it waits for each batch's integration before sending the
+// next; either way the slice ends when the root covers all of them.
+func (d *preorderedDriver) run(from uint64, n, batch int, pipelined bool) {
+	ctx := context.Background()
 	// Encode before the clock starts: the store's callers encode too, in
 	// their own goroutines.
 	var batches [][]*trillian.LogLeaf
-	for from := 0; from < b.N; from += batch {
-		leaves := directLeaves(b, m, uint64(from), min(batch, b.N-from))
+	for lo := 0; lo < n; lo += batch {
+		leaves := directLeaves(d.b, d.maker, from+uint64(lo), min(batch, n-lo))
 		for i, l := range leaves {
-			l.LeafIndex = int64(from + i)
+			l.LeafIndex = int64(from) + int64(lo+i)
 		}
 		batches = append(batches, leaves)
 	}
 	start := time.Now()
-	size := uint64(0)
+	size := from
 	for _, leaves := range batches {
-		resp, err := log.AddSequencedLeaves(ctx, &trillian.AddSequencedLeavesRequest{LogId: tree, Leaves: leaves})
-		fatalIf(b, err)
+		resp, err := d.log.AddSequencedLeaves(ctx, &trillian.AddSequencedLeavesRequest{LogId: d.tree, Leaves: leaves})
+		fatalIf(d.b, err)
 		for _, r := range resp.Results {
 			if c := codes.Code(r.GetStatus().GetCode()); c != codes.OK {
-				b.Fatalf("AddSequencedLeaves: %v", c)
+				d.b.Fatalf("AddSequencedLeaves: %v", c)
 			}
 		}
 		size += uint64(len(leaves))
 		if !pipelined {
-			fatalIf(b, awaitTreeSize(ctx, log, tree, size))
+			fatalIf(d.b, awaitTreeSize(ctx, d.log, d.tree, size))
 		}
 	}
-	fatalIf(b, awaitTreeSize(ctx, log, tree, size))
-	return float64(b.N) / time.Since(start).Seconds()
+	fatalIf(d.b, awaitTreeSize(ctx, d.log, d.tree, size))
+	d.entries += n
+	d.elapsed += time.Since(start)
 }
 
-// benchDirectQueue queues b.N leaves on a new LOG tree from 256 concurrent
-// QueueLeaf callers, waits until the tree holds all of them, and returns
-// entries/s.
-func benchDirectQueue(b *testing.B) float64 {
-	ctx := context.Background()
+// queueDriver queues leaves on a new LOG tree from 256 concurrent
+// QueueLeaf callers.
+type queueDriver struct {
+	timed
+	b     *testing.B
+	log   trillian.TrillianLogClient
+	tree  int64
+	maker *maker
+}
+
+func newQueueDriver(b *testing.B) *queueDriver {
 	log, tree := directTree(b, trillianstore.ModeLog)
-	m := newMaker(b)
-	leaves := directLeaves(b, m, 0, b.N)
+	return &queueDriver{b: b, log: log, tree: tree, maker: newMaker(b)}
+}
+
+// run queues the leaves [from, from+n) and waits until the tree holds
+// them.
+func (d *queueDriver) run(from uint64, n int) {
+	ctx := context.Background()
+	leaves := directLeaves(d.b, d.maker, from, n)
 	start := time.Now()
-	_, err := loadgen.Measure(ctx, b.N, writers, func(ctx context.Context, _ int, seq uint64) error {
-		resp, err := log.QueueLeaf(ctx, &trillian.QueueLeafRequest{LogId: tree, Leaf: leaves[seq]})
+	_, err := loadgen.Measure(ctx, n, writers, func(ctx context.Context, _ int, seq uint64) error {
+		resp, err := d.log.QueueLeaf(ctx, &trillian.QueueLeafRequest{LogId: d.tree, Leaf: leaves[seq]})
 		if err == nil && codes.Code(resp.GetQueuedLeaf().GetStatus().GetCode()) != codes.OK {
 			err = fmt.Errorf("QueueLeaf: %v", codes.Code(resp.GetQueuedLeaf().GetStatus().GetCode()))
 		}
 		return err
 	})
-	fatalIf(b, err)
-	fatalIf(b, awaitTreeSize(ctx, log, tree, uint64(b.N)))
-	return float64(b.N) / time.Since(start).Seconds()
+	fatalIf(d.b, err)
+	fatalIf(d.b, awaitTreeSize(ctx, d.log, d.tree, from+uint64(n)))
+	d.entries += n
+	d.elapsed += time.Since(start)
 }
