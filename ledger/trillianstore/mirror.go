@@ -118,24 +118,70 @@ func (s *Store) mirrorTo(ctx context.Context, head ledger.TreeHead) error {
 		return s.restartMirror(ctx, head)
 	}
 	next := edge.Clone()
-	var changed []*merkle.Tile
-	for next.Size() < head.Size {
-		n := int(min(head.Size-next.Size(), uint64(s.cfg.BatchSize)))
-		leaves, err := s.leavesByRange(ctx, next.Size(), n)
-		if err != nil {
-			return err
-		}
-		hashes := make([]merkle.Hash, len(leaves))
-		for i, l := range leaves {
-			copy(hashes[i][:], l.MerkleLeafHash) // checked by leavesByRange
-		}
-		changed = append(changed, next.Append(hashes)...)
+	changed, err := s.readInto(ctx, next, head.Size)
+	if err != nil {
+		return err
 	}
 	if next.Root() != head.Root {
 		return corruptf("leaves [%d, %d) do not give the root of tree size %d", at.Size, head.Size, head.Size)
 	}
 	m.install(next, head, changed)
 	return nil
+}
+
+// readInto appends to edge the hashes of the leaves [edge.Size(), size),
+// read from Trillian, and returns the tiles that changed.
+func (s *Store) readInto(ctx context.Context, edge *merkle.Appender, size uint64) ([]*merkle.Tile, error) {
+	var changed []*merkle.Tile
+	for edge.Size() < size {
+		n := int(min(size-edge.Size(), uint64(s.cfg.BatchSize)))
+		leaves, err := s.leavesByRange(ctx, edge.Size(), n)
+		if err != nil {
+			return nil, err
+		}
+		hashes := make([]merkle.Hash, len(leaves))
+		for i, l := range leaves {
+			copy(hashes[i][:], l.MerkleLeafHash) // checked by leavesByRange
+		}
+		changed = append(changed, edge.Append(hashes)...)
+	}
+	return changed, nil
+}
+
+// adoptRead is adoptKnown for leaves this store did not send: for a root
+// fetched without a consistency proof, it reads the leaves the mirror
+// lacks and, if they give that root and the mirror ended at the newest
+// head seen, extends the mirror and makes root the newest head seen. It
+// returns false, changing nothing, when it cannot (the caller then
+// observes the head with its proof).
+func (s *Store) adoptRead(ctx context.Context, root ledger.TreeHead) (bool, error) {
+	m := &s.mirror
+	m.extend.Lock()
+	defer m.extend.Unlock()
+	edge, at := m.snapshot()
+	if edge == nil || root.Size <= at.Size || root.Size-at.Size > catchUpReadLimit || !s.isSeen(at) {
+		return false, nil
+	}
+	next := edge.Clone()
+	changed, err := s.readInto(ctx, next, root.Size)
+	if err != nil || next.Root() != root.Root {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.haveSeen || s.seen != at {
+		return false, nil
+	}
+	s.seen = root
+	m.install(next, root, changed)
+	return true, nil
+}
+
+// isSeen reports whether head is the newest head seen.
+func (s *Store) isSeen(head ledger.TreeHead) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.haveSeen && s.seen == head
 }
 
 // mirrorKnown extends the mirror, which must end at start, with the hashes

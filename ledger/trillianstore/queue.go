@@ -69,6 +69,28 @@ func (s *Store) addQueued(ctx context.Context, b *batch) (ledger.TreeHead, error
 	return s.awaitQueued(ctx, b, mergeSorted(todo, notFound), from)
 }
 
+// awaitGrowth polls Trillian's root once: if the tree grew beyond size, it
+// returns the new head, checked either by reading the new leaves into the
+// mirror (adoptRead) or, failing that, with a consistency proof
+// (observe); otherwise a head of size (with no root). A head seen beyond
+// size already (by another call) is returned as it is.
+func (s *Store) awaitGrowth(ctx context.Context, size uint64) (ledger.TreeHead, error) {
+	s.mu.Lock()
+	seen := s.seen
+	s.mu.Unlock()
+	if seen.Size > size {
+		return seen, nil
+	}
+	root, _, err := s.fetchRoot(ctx, 0)
+	if err != nil || root.Size <= size {
+		return ledger.TreeHead{Size: size}, err
+	}
+	if ok, err := s.adoptRead(ctx, root); ok || err != nil {
+		return root, err
+	}
+	return s.observe(ctx)
+}
+
 // mirrorStart returns the size of the store's mirror, starting the mirror
 // at the newest head seen if it has not started.
 func (s *Store) mirrorStart(ctx context.Context) (uint64, error) {
@@ -103,15 +125,9 @@ func (s *Store) awaitQueued(ctx context.Context, b *batch, todo []int, from uint
 	deadline := time.Now().Add(s.cfg.IntegrationTimeout)
 	scanned := from
 	for {
-		grown, err := s.grown(ctx, scanned+1)
+		head, err := s.awaitGrowth(ctx, scanned)
 		if err != nil {
 			return ledger.TreeHead{}, err
-		}
-		head := ledger.TreeHead{Size: scanned}
-		if grown {
-			if head, err = s.observe(ctx); err != nil {
-				return ledger.TreeHead{}, err
-			}
 		}
 		if head.Size > scanned {
 			r, err := s.tilesAt(ctx, head.Size)
