@@ -12,7 +12,7 @@
 GO       ?= go
 FUZZTIME ?= 15s
 # make bench-trillian: operations per case and runs (medians are reported).
-TRILLIAN_BENCHTIME ?= 5000x
+TRILLIAN_BENCHTIME ?= 10000x
 TRILLIAN_COUNT     ?= 5
 # Every Go module of the repository: the library, the Trillian store (its own
 # module so gRPC and Trillian stay out of the library's go.mod), benchmarks,

@@ -287,7 +287,7 @@ func (r *fetchTiles) ReadTile(id merkle.TileID, width int) (*merkle.Tile, error)
 type mirrorTiles struct {
 	ctx  context.Context
 	s    *Store
-	edge *merkle.Appender
+	edge []*merkle.Tile // the snapshot's edge tiles
 	head ledger.TreeHead
 	err  error // the last RPC or corruption error, for the caller
 }
@@ -315,11 +315,11 @@ func (s *Store) tilesAt(ctx context.Context, size uint64) (*mirrorTiles, error) 
 		}
 		edge, head = s.mirror.snapshot()
 	}
-	return &mirrorTiles{ctx: ctx, s: s, edge: edge, head: head}, nil
+	return &mirrorTiles{ctx: ctx, s: s, edge: edge.EdgeTiles(), head: head}, nil
 }
 
 func (r *mirrorTiles) ReadTile(id merkle.TileID, width int) (*merkle.Tile, error) {
-	for _, t := range r.edge.EdgeTiles() {
+	for _, t := range r.edge {
 		if t.ID() == id && t.Width() >= width {
 			return t, nil
 		}
@@ -361,9 +361,13 @@ func (r *mirrorTiles) leafHashes(from, to uint64) ([]merkle.Hash, error) {
 		if err != nil {
 			return nil, r.failure("leaf hashes", err)
 		}
-		bottom := t.Bottom()
-		out = append(out, bottom[i-id.Index*merkle.TileWidth:end-id.Index*merkle.TileWidth]...)
-		i = end
+		for ; i < end; i++ {
+			h, ok := t.Hash(merkle.TileNode{Level: 0, Pos: int(i - id.Index*merkle.TileWidth)})
+			if !ok {
+				return nil, corruptf("leaf hash %d missing from tile %v", i, id)
+			}
+			out = append(out, h)
+		}
 	}
 	return out, nil
 }
