@@ -30,9 +30,9 @@ import (
 //     computed from Trillian's leaves and proofs and checked against a
 //     head's root (tiles.go) before they are used.
 //
-// Full tiles never change. The newest Config.TileCacheSize of them are
-// kept (about 16 KiB each, interior included); older ones are read again
-// from Trillian when a proof needs them.
+// Full tiles never change. Config.TileCacheSize of them are kept (about
+// 16 KiB each, interior included), evicting the oldest level-0 tiles
+// first; the others are read again from Trillian when a proof needs them.
 type mirror struct {
 	// extend serializes extensions of the edge (which may wait for RPCs);
 	// it is taken before mu, never after.
@@ -47,10 +47,12 @@ type mirror struct {
 	edge *merkle.Appender
 	// head is the Trillian head the edge was checked against.
 	head ledger.TreeHead
-	// full holds full tiles, evicted first in, first out (order).
-	full  map[merkle.TileID]*merkle.Tile
-	order []merkle.TileID
-	limit int
+	// full holds full tiles, evicted first in, first out: level-0 tiles
+	// (order0) first, tiles above (orderUp, at most one for 255 below, and
+	// each one costly to read again) only when no level-0 tile is left.
+	full            map[merkle.TileID]*merkle.Tile
+	order0, orderUp []merkle.TileID
+	limit           int
 }
 
 // catchUpReadLimit is the largest gap the mirror fills by reading leaves;
@@ -84,12 +86,21 @@ func (m *mirror) keep(tiles ...*merkle.Tile) {
 		if _, ok := m.full[t.ID()]; ok {
 			continue
 		}
-		if len(m.order) >= m.limit {
-			delete(m.full, m.order[0])
-			m.order = m.order[1:]
+		if len(m.full) >= m.limit {
+			if len(m.order0) > 0 {
+				delete(m.full, m.order0[0])
+				m.order0 = m.order0[1:]
+			} else {
+				delete(m.full, m.orderUp[0])
+				m.orderUp = m.orderUp[1:]
+			}
 		}
 		m.full[t.ID()] = t
-		m.order = append(m.order, t.ID())
+		if t.ID().Level == 0 {
+			m.order0 = append(m.order0, t.ID())
+		} else {
+			m.orderUp = append(m.orderUp, t.ID())
+		}
 	}
 }
 

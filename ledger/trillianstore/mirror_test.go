@@ -92,3 +92,23 @@ func mirrorFrontends(t *testing.T, cc grpc.ClientConnInterface) {
 func TestPostgresMirrorFollowsOtherFrontends(t *testing.T) {
 	mirrorFrontends(t, dialReal(t, realTrillian(t)))
 }
+
+// The tile cache evicts the oldest level-0 tiles first and keeps the
+// tiles above them, which cost 256 RPCs each to read again.
+func TestMirrorEvictsLevelZeroFirst(t *testing.T) {
+	m := &mirror{limit: 3}
+	tile := func(level uint8, index uint64) *merkle.Tile {
+		content := make([]byte, merkle.TileWidth*merkle.HashSize)
+		content[0] = byte(index)
+		tl, err := merkle.TileFromC2SP(merkle.TileID{Level: level, Index: index}, content)
+		require.NoError(t, err)
+		return tl
+	}
+	m.keep(tile(0, 0), tile(1, 0), tile(0, 1), tile(0, 2), tile(0, 3))
+	require.Len(t, m.full, 3)
+	require.NotNil(t, m.full[merkle.TileID{Level: 1, Index: 0}])
+	require.NotNil(t, m.full[merkle.TileID{Level: 0, Index: 3}])
+	require.NotNil(t, m.full[merkle.TileID{Level: 0, Index: 2}])
+	require.Nil(t, m.full[merkle.TileID{Level: 0, Index: 0}])
+	require.Nil(t, m.full[merkle.TileID{Level: 0, Index: 1}])
+}
