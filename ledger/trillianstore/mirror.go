@@ -22,7 +22,10 @@ import (
 //     Appender then computes must equal the root of the Trillian head of
 //     that size; otherwise nothing is kept and the error is ErrCorrupt.
 //     Every hash of the new tiles is under that root, so the check covers
-//     all of them.
+//     all of them. When the mirror ends at the newest head seen, the same
+//     check proves a root polled without a consistency proof consistent
+//     with that head (it is that head plus these leaves), and the root
+//     joins the chain (adoptKnown, adoptRead).
 //   - When the mirror starts on a non-empty tree (a reopened store) or
 //     skips far ahead, its edge tiles are read from Trillian and checked
 //     the same way (the Appender's root must be the head's root).
