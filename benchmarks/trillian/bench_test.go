@@ -34,8 +34,11 @@ const (
 	stateEnv     = "HEALTHLEDGER_TRILLIAN"
 )
 
-// kinds are the stores compared, in the order they run.
-var kinds = []string{"pebble", "trillian-log", "trillian-preordered"}
+// kinds are the stores BenchmarkAppend measures: Pebble, the embedded
+// default, as the reference beside the Trillian figures of
+// BenchmarkVsDirect (which measures both Trillian modes against Trillian
+// driven directly).
+var kinds = []string{"pebble"}
 
 // trillianAddr returns the log server address from the state file named by
 // HEALTHLEDGER_TRILLIAN, or skips the benchmark.

@@ -18,7 +18,6 @@ type batch struct {
 	index   []uint64
 	existed []bool
 	proofs  [][]merkle.Hash
-	proofAt []uint64 // proofs[k] is against the tree of size proofAt[k]
 }
 
 func newBatch(leaves []ledger.Leaf) *batch {
@@ -35,7 +34,7 @@ func newBatch(leaves []ledger.Leaf) *batch {
 	}
 	n := len(b.uniq)
 	b.index, b.existed = make([]uint64, n), make([]bool, n)
-	b.proofs, b.proofAt = make([][]merkle.Hash, n), make([]uint64, n)
+	b.proofs = make([][]merkle.Hash, n)
 	return b
 }
 
@@ -88,28 +87,26 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 	return s.finish(ctx, b, head, sign)
 }
 
-// finish fetches every proof against head (those not fetched at head yet),
-// verifies them, signs head and builds the result.
+// finish computes every proof against head from the store's mirror of the
+// tree (extended to head first, which checks the leaves against head's
+// root), verifies each against head's root and the batch's own leaf hash,
+// signs head and builds the result.
 func (s *Store) finish(ctx context.Context, b *batch, head ledger.TreeHead, sign ledger.SignFunc) (ledger.AddResult, error) {
 	start := time.Now()
 	defer func() {
 		s.cfg.Logger.Debug("trillianstore: proofs and signature", "leaves", len(b.uniq), "took", time.Since(start))
 	}()
-	err := s.fanOut(ctx, len(b.uniq), func(ctx context.Context, k int) error {
-		if b.proofs[k] == nil || b.proofAt[k] != head.Size {
-			p, err := s.inclusionProof(ctx, b.index[k], head.Size)
-			if err != nil {
-				return err
-			}
-			b.proofs[k], b.proofAt[k] = p, head.Size
-		}
-		if err := merkle.VerifyInclusion(b.leaf(k).Hash, b.index[k], head.Size, b.proofs[k], head.Root); err != nil {
-			return corruptf("inclusion proof of leaf %d in size %d: %v", b.index[k], head.Size, err)
-		}
-		return nil
-	})
+	if err := s.mirrorTo(ctx, head); err != nil {
+		return ledger.AddResult{}, err
+	}
+	r, err := s.tilesAt(ctx, head.Size)
 	if err != nil {
 		return ledger.AddResult{}, err
+	}
+	for k := range b.uniq {
+		if b.proofs[k], err = r.proof(b.index[k], head.Size, head.Root, b.leaf(k).Hash); err != nil {
+			return ledger.AddResult{}, err
+		}
 	}
 	// A batch that added nothing returns the checkpoint already signed for
 	// this head, as the Store contract asks (signing again would give the
@@ -139,46 +136,15 @@ func (s *Store) finish(ctx context.Context, b *batch, head ledger.TreeHead, sign
 	return res, nil
 }
 
-// awaitIntegration polls Trillian until every distinct leaf in todo is in
-// the tree, recording its index and its proof against the head of the
-// round in which it was found. It looks leaves up only when the tree grew,
-// and returns the newest head seen.
-func (s *Store) awaitIntegration(ctx context.Context, b *batch, todo []int) (ledger.TreeHead, error) {
-	deadline := time.Now().Add(s.cfg.IntegrationTimeout)
-	looked := uint64(0)
-	for {
-		head, err := s.observe(ctx)
-		if err != nil {
-			return ledger.TreeHead{}, err
-		}
-		if head.Size > looked {
-			looked = head.Size
-			if todo, err = s.lookupAll(ctx, b, todo, head.Size); err != nil {
-				return ledger.TreeHead{}, err
-			}
-		}
-		if len(todo) == 0 {
-			return head, nil
-		}
-		if time.Now().After(deadline) {
-			return ledger.TreeHead{}, fmt.Errorf("%w: %d of the batch's leaves after %v",
-				ErrIntegrationTimeout, len(todo), s.cfg.IntegrationTimeout)
-		}
-		if err := s.sleep(ctx, s.cfg.PollInterval); err != nil {
-			return ledger.TreeHead{}, err
-		}
-	}
-}
-
 // lookupAll looks up the distinct leaves in todo in the tree of the given
-// size, records the index and proof of those found, and returns the rest.
+// size, records the index of those found, and returns the rest.
 func (s *Store) lookupAll(ctx context.Context, b *batch, todo []int, size uint64) ([]int, error) {
 	found := make([]bool, len(todo))
 	err := s.fanOut(ctx, len(todo), func(ctx context.Context, j int) error {
 		k := todo[j]
-		idx, p, ok, err := s.lookup(ctx, b.leaf(k).Hash, size)
+		idx, _, ok, err := s.lookup(ctx, b.leaf(k).Hash, size)
 		if ok {
-			b.index[k], b.proofs[k], b.proofAt[k], found[j] = idx, p, size, true
+			b.index[k], found[j] = idx, true
 		}
 		return err
 	})

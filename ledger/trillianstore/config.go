@@ -77,14 +77,25 @@ type Config struct {
 	// IntegrationTimeout bounds the wait for Trillian's sequencer to
 	// integrate the leaves of one Add. Default 60s.
 	IntegrationTimeout time.Duration
-	// PollInterval is the wait between checks for integration. Default 10ms.
+	// PollInterval is the wait between checks for integration (each one
+	// GetLatestSignedLogRoot). Default 2ms: Trillian's signer integrates
+	// every --sequencer_interval, and a longer poll adds its latency to
+	// every Add.
 	PollInterval time.Duration
 	// Concurrency is the number of RPCs one Add or lookup runs in parallel
-	// (QueueLeaf fan-out, lookups by hash, proofs). Default 64.
+	// (QueueLeaf fan-out, lookups by hash, tile reads). Default 256, the
+	// QueueLeaf calls of a whole batch of 256 concurrent appends.
 	Concurrency int
 	// BatchSize is the number of leaves per AddSequencedLeaves and per
 	// GetLeavesByRange RPC. Default 1000.
 	BatchSize int
+	// TileCacheSize is the number of full hash tiles (256 hashes of one
+	// tree level, about 16 KiB each with their interior nodes) the store
+	// keeps to compute proofs, roots and tiles without asking Trillian.
+	// Default 4096 (about 64 MiB, the newest million leaves and every tile
+	// above them). Tiles not kept are computed again from Trillian's leaves
+	// and proofs, and checked, when needed.
+	TileCacheSize int
 	// Logger receives operational logs (never leaf contents). Nil is silent.
 	Logger *slog.Logger
 	// Payloads keeps the payloads of version 2 entries, which erasure must
@@ -111,8 +122,9 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.MinBackoff, 50*time.Millisecond)
 	setDefault(&c.MaxBackoff, 2*time.Second)
 	setDefault(&c.IntegrationTimeout, 60*time.Second)
-	setDefault(&c.PollInterval, 10*time.Millisecond)
-	setDefault(&c.Concurrency, 64)
+	setDefault(&c.PollInterval, 2*time.Millisecond)
+	setDefault(&c.Concurrency, 256)
+	setDefault(&c.TileCacheSize, 4096)
 	setDefault(&c.BatchSize, 1000)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

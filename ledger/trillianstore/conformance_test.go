@@ -11,6 +11,7 @@ import (
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/ledger/storetest"
+	"github.com/healthledger/healthledger/merkle"
 	"google.golang.org/grpc"
 )
 
@@ -78,4 +79,37 @@ func sqlPayloads(t *testing.T, st map[string]string) *SQLPayloads {
 	p, err := NewSQLPayloads(t.Context(), db, table)
 	require.NoError(t, err)
 	return p
+}
+
+// SQLPayloads writes and erases a batch in statements of up to 1000 rows:
+// a batch of 2500 (three statements), with repeats of stored and erased
+// hashes, keeps first payloads and erasures.
+func TestPostgresSQLPayloadsBatches(t *testing.T) {
+	p := sqlPayloads(t, realTrillian(t))
+	ctx := t.Context()
+	batch := map[merkle.Hash][]byte{}
+	var hashes []merkle.Hash
+	for i := range 2500 {
+		h := merkle.HashLeaf(fmt.Appendf(nil, "leaf %d", i))
+		batch[h] = fmt.Appendf(nil, "payload %d", i)
+		hashes = append(hashes, h)
+	}
+	require.NoError(t, p.Put(ctx, batch))
+	require.NoError(t, p.Erase(ctx, append(hashes[:1200:1200], hashes[0]), 7))
+	again := map[merkle.Hash][]byte{}
+	for _, h := range hashes {
+		again[h] = []byte("another payload")
+	}
+	require.NoError(t, p.Put(ctx, again))
+	for i, h := range hashes {
+		got, err := p.Get(ctx, h)
+		if i < 1200 {
+			var ee *ledger.ErasedError
+			require.ErrorAs(t, err, &ee, "hash %d", i)
+			require.Equal(t, uint64(7), ee.ErasedBy)
+			continue
+		}
+		require.NoError(t, err, "hash %d", i)
+		require.Equal(t, fmt.Appendf(nil, "payload %d", i), got)
+	}
 }

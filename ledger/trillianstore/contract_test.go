@@ -164,7 +164,12 @@ func reopenContract(t *testing.T, cc grpc.ClientConnInterface, mode Mode) {
 		s := openStore(t, cc, tree, mode, sign)
 		cp, err := s.Checkpoint(ctx)
 		require.NoError(t, err)
-		require.Equal(t, res.Checkpoint, cp, "Ed25519 re-signs the same head to the same note")
+		// The same head, re-signed (byte-identical only within the same
+		// second: the note carries the signed time in seconds).
+		got, _, err := ledger.OpenCheckpoint(cp, testOrigin, verifier)
+		require.NoError(t, err)
+		require.Equal(t, res.Head.Size, got.Size)
+		require.Equal(t, res.Head.Root, got.Root)
 		again, err := s.Add(ctx, leaves, sign)
 		require.NoError(t, err)
 		verifyResult(t, leaves, again, verifier)

@@ -13,8 +13,8 @@
 // (https://c2sp.org/tlog-checkpoint) for Trillian's roots with the ledger's
 // [ledger.SignFunc], verifies every root it sees against the previous one
 // with a consistency proof before signing it, verifies every inclusion proof
-// it hands out from Add, deduplicates leaves exactly, and keeps the subject
-// index. Entries, receipts, witnesses and the domain packages are
+// it hands out, deduplicates leaves exactly, and keeps the subject index
+// and a checked copy of the tree's hash tiles that proofs are served from. Entries, receipts, witnesses and the domain packages are
 // unchanged: a [ledger.Log] over this store behaves like one over the
 // native stores.
 //
@@ -22,15 +22,17 @@
 //
 // [ModeLog] uses a LOG tree: any number of frontends (Stores in different
 // processes) may append; each leaf is one QueueLeaf RPC (fanned out
-// concurrently), Trillian's sequencer assigns indices, and Trillian
+// concurrently), Trillian's sequencer assigns indices (the store finds
+// them by reading the leaves integrated since it queued), and Trillian
 // deduplicates by leaf identity hash, which this package sets to the RFC
 // 6962 leaf hash, so deduplication is exact across frontends (on every
 // durable Trillian storage; Trillian's test-only storage/memory does not
 // deduplicate). Trillian, not the caller, orders the leaves of a batch.
 //
 // [ModePreordered] uses a PREORDERED_LOG tree: a single writing Store
-// assigns indices and sends whole batches with AddSequencedLeaves, which is
-// about ten times faster. Deduplication is this package's own: before
+// assigns indices and sends whole batches with AddSequencedLeaves (one RPC
+// per batch, then polls of the root until the signer integrated it), which
+// is several times faster. Deduplication is this package's own: before
 // assigning indices, every leaf is looked up by hash in the integrated
 // tree. Readers may be many; writers MUST be one per tree.
 //
@@ -57,6 +59,23 @@
 // The subject index is built in memory from the log (leaf ExtraData, which
 // is outside the Merkle tree); it costs a read of the log on first use and
 // about 8 bytes per entry.
+//
+// # Proofs from the store's own tiles
+//
+// Each Store keeps a mirror of the tree's hashes as C2SP tlog-tiles (the
+// right edge, and the newest Config.TileCacheSize full tiles, about 16 KiB
+// each), and computes inclusion and consistency proofs, roots and hash
+// tiles from it instead of asking Trillian for each. Nothing enters the
+// mirror unchecked: it grows by the hashes of leaves read from Trillian,
+// or sent by this store, and the root it then computes must be the root
+// of a Trillian head that is proven consistent with every head seen before
+// (by a consistency proof, or by being exactly the previous head plus
+// those leaves). A store that opens a non-empty tree reads the mirror's
+// edge from Trillian, checked the same way, and tiles older than that, or
+// evicted, are read from Trillian and checked against a head's root when
+// a proof needs them. Every proof is verified against the root of its
+// tree size before it is returned. The mirror follows leaves appended by
+// other frontends: they are read when a newer head is seen.
 //
 // Trillian is not trusted: a root that is not consistent with an earlier
 // one, a proof that does not verify, or a leaf that does not hash to its

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/trillian"
 	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/merkle"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -72,7 +73,7 @@ func TestFaults(t *testing.T) {
 	env := memEnv(t)
 	tree := newTree(t, env.ClientConn, ModeLog)
 	sign, verifier := signerOf(t)
-	leaves := makeLeaves(t, "faults", 6, 2, 200)
+	leaves := makeLeaves(t, "faults", 8, 2, 200)
 	open := func(t *testing.T, hook func(ctx context.Context, method string, reply any, invoke func() error) error) *Store {
 		s, err := Open(context.Background(), Config{
 			Conn: &hookConn{inner: env.ClientConn, hook: hook}, TreeID: tree, Sign: sign,
@@ -147,19 +148,44 @@ func TestFaults(t *testing.T) {
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 	})
 	t.Run("tampered proof is corrupt", func(t *testing.T) {
+		// A store that opens a non-empty tree reads the edge of its mirror
+		// from Trillian, checked with Trillian's inclusion proofs.
+		res, err := open(t, pass).Add(context.Background(), leaves[4:6], sign)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, res.Head.Size, uint64(3))
 		s := open(t, func(ctx context.Context, method string, reply any, invoke func() error) error {
 			err := invoke()
-			if r, ok := reply.(*trillian.GetInclusionProofByHashResponse); ok && err == nil {
-				for _, p := range r.Proof {
-					for _, h := range p.Hashes {
-						h[0] ^= 1
-					}
+			if r, ok := reply.(*trillian.GetInclusionProofResponse); ok && err == nil {
+				for _, h := range r.GetProof().GetHashes() {
+					h[0] ^= 1
 				}
 			}
 			return err
 		})
-		// Two leaves make a tree of at least two, so proofs are not empty.
-		_, err := s.Add(context.Background(), leaves[4:6], sign)
+		_, err = s.InclusionProof(context.Background(), 0, res.Head.Size)
+		require.ErrorIs(t, err, ledger.ErrCorrupt)
+	})
+	t.Run("leaf not in the tree is corrupt", func(t *testing.T) {
+		// The leaves an Add waits for are read with GetLeavesByRange and
+		// must give Trillian's root: a leaf swapped for another one (with a
+		// Merkle leaf hash to match) is caught there.
+		s := open(t, pass)
+		_, err := s.Checkpoint(context.Background()) // start the mirror before the swap
+		require.NoError(t, err)
+		_, err = s.mirrorStart(context.Background())
+		require.NoError(t, err)
+		s.log = trillian.NewTrillianLogClient(&hookConn{inner: env.ClientConn, hook: func(ctx context.Context, method string, reply any, invoke func() error) error {
+			err := invoke()
+			if r, ok := reply.(*trillian.GetLeavesByRangeResponse); ok && err == nil {
+				for _, l := range r.Leaves {
+					l.LeafValue = append([]byte("swapped"), l.LeafValue...)
+					h := merkle.HashLeaf(l.LeafValue)
+					l.MerkleLeafHash = h[:]
+				}
+			}
+			return err
+		}})
+		_, err = s.Add(context.Background(), leaves[6:8], sign)
 		require.ErrorIs(t, err, ledger.ErrCorrupt)
 	})
 	t.Run("forked root is corrupt", func(t *testing.T) {

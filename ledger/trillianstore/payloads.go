@@ -1,11 +1,14 @@
 package trillianstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/healthledger/healthledger/ledger"
@@ -124,17 +127,41 @@ func NewSQLPayloads(ctx context.Context, db *sql.DB, table string) (*SQLPayloads
 	return &SQLPayloads{db: db, table: table}, nil
 }
 
-// Put implements PayloadStore, in one transaction.
+// sqlRowsPerStatement bounds the rows of one multi-row statement (two
+// parameters each, far below PostgreSQL's 65535).
+const sqlRowsPerStatement = 1000
+
+// Put implements PayloadStore, in one transaction of one multi-row INSERT
+// per 1000 payloads, in leaf hash order (concurrent Puts of overlapping
+// hashes then lock them in the same order and cannot deadlock).
 func (s *SQLPayloads) Put(ctx context.Context, payloads map[merkle.Hash][]byte) error {
+	hashes := make([]merkle.Hash, 0, len(payloads))
+	for h := range payloads {
+		hashes = append(hashes, h)
+	}
+	slices.SortFunc(hashes, func(a, b merkle.Hash) int { return bytes.Compare(a[:], b[:]) })
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("trillianstore: payloads: %w", err)
 	}
 	defer tx.Rollback()
-	for h, p := range payloads {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+s.table+` (leaf_hash, payload) VALUES ($1, $2) ON CONFLICT (leaf_hash) DO NOTHING`, h[:], p); err != nil {
+	for len(hashes) > 0 {
+		n := min(len(hashes), sqlRowsPerStatement)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO ` + s.table + ` (leaf_hash, payload) VALUES `)
+		args := make([]any, 0, 2*n)
+		for i, h := range hashes[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "($%d, $%d)", 2*i+1, 2*i+2)
+			args = append(args, h[:], payloads[h])
+		}
+		q.WriteString(` ON CONFLICT (leaf_hash) DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("trillianstore: payloads: %w", err)
 		}
+		hashes = hashes[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("trillianstore: payloads: %w", err)
@@ -158,17 +185,35 @@ func (s *SQLPayloads) Get(ctx context.Context, h merkle.Hash) ([]byte, error) {
 	return p, nil
 }
 
-// Erase implements PayloadStore, in one transaction.
+// Erase implements PayloadStore, in one transaction of one UPDATE per
+// 1000 leaf hashes, in leaf hash order.
 func (s *SQLPayloads) Erase(ctx context.Context, hs []merkle.Hash, erasedBy uint64) error {
+	hs = slices.Clone(hs)
+	slices.SortFunc(hs, func(a, b merkle.Hash) int { return bytes.Compare(a[:], b[:]) })
+	hs = slices.Compact(hs)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("trillianstore: payloads: %w", err)
 	}
 	defer tx.Rollback()
-	for _, h := range hs {
-		if _, err := tx.ExecContext(ctx, `UPDATE `+s.table+` SET payload = NULL, erased_by = $2 WHERE leaf_hash = $1 AND erased_by IS NULL`, h[:], int64(erasedBy)); err != nil {
+	for len(hs) > 0 {
+		n := min(len(hs), sqlRowsPerStatement)
+		var q strings.Builder
+		q.WriteString(`UPDATE ` + s.table + ` SET payload = NULL, erased_by = $1 WHERE erased_by IS NULL AND leaf_hash IN (`)
+		args := make([]any, 0, n+1)
+		args = append(args, int64(erasedBy))
+		for i, h := range hs[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "$%d", i+2)
+			args = append(args, h[:])
+		}
+		q.WriteString(`)`)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("trillianstore: payloads: %w", err)
 		}
+		hs = hs[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("trillianstore: payloads: %w", err)
@@ -198,16 +243,18 @@ func (s *Store) putPayloads(ctx context.Context, leaves []ledger.Leaf) error {
 	return s.cfg.Payloads.Put(ctx, ps)
 }
 
-// Payload implements ledger.Store.
+// Payload implements ledger.Store. The leaf hash the payload is kept
+// under comes from the store's mirror of the tree (no RPC when its tile is
+// held).
 func (s *Store) Payload(ctx context.Context, index uint64) ([]byte, error) {
-	leaf, err := s.Leaf(ctx, index)
+	hs, err := s.leafHashesAt(ctx, []uint64{index})
 	if err != nil {
 		return nil, err
 	}
 	if s.cfg.Payloads == nil {
 		return nil, fmt.Errorf("%w: no payload store configured", ledger.ErrNotFound)
 	}
-	p, err := s.cfg.Payloads.Get(ctx, merkle.HashLeaf(leaf))
+	p, err := s.cfg.Payloads.Get(ctx, hs[0])
 	var ee *ledger.ErasedError
 	if errors.As(err, &ee) {
 		ee.Index = index
@@ -215,21 +262,50 @@ func (s *Store) Payload(ctx context.Context, index uint64) ([]byte, error) {
 	return p, err
 }
 
-// ErasePayloads implements ledger.Store.
+// ErasePayloads implements ledger.Store: one Erase of the payload store
+// for the leaf hashes of indices, read from the store's mirror of the
+// tree.
 func (s *Store) ErasePayloads(ctx context.Context, indices []uint64, erasedBy uint64) error {
-	if _, err := s.Leaf(ctx, erasedBy); err != nil {
+	hs, err := s.leafHashesAt(ctx, append(slices.Clone(indices), erasedBy))
+	if err != nil {
 		return err
-	}
-	hs := make([]merkle.Hash, 0, len(indices))
-	for _, i := range indices {
-		leaf, err := s.Leaf(ctx, i)
-		if err != nil {
-			return err
-		}
-		hs = append(hs, merkle.HashLeaf(leaf))
 	}
 	if s.cfg.Payloads == nil {
 		return nil
 	}
-	return s.cfg.Payloads.Erase(ctx, hs, erasedBy)
+	return s.cfg.Payloads.Erase(ctx, hs[:len(indices)], erasedBy)
+}
+
+// leafHashesAt returns the leaf hashes at indices, from the store's mirror
+// of the tree, or ErrNotFound if one is not below the latest signed size.
+func (s *Store) leafHashesAt(ctx context.Context, indices []uint64) ([]merkle.Hash, error) {
+	ctx, done, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	need := uint64(0)
+	for _, i := range indices {
+		need = max(need, i)
+	}
+	head, err := s.bound(ctx, need+1)
+	if err != nil {
+		return nil, err
+	}
+	if need >= head.Size {
+		return nil, notFoundf("leaf %d not below tree size %d", need, head.Size)
+	}
+	r, err := s.tilesAt(ctx, head.Size)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]merkle.Hash, len(indices))
+	for j, i := range indices {
+		h, err := r.leafHashes(i, i+1)
+		if err != nil {
+			return nil, err
+		}
+		out[j] = h[0]
+	}
+	return out, nil
 }

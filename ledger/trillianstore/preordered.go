@@ -49,8 +49,10 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 	for k := range todo {
 		todo[k] = k
 	}
+	clean := s.clean
+	s.clean = false
 	for round := 0; ; round++ {
-		head, err := s.awaitSize(ctx, s.frontier)
+		head, err := s.preorderedStart(ctx, round == 0 && clean)
 		if err != nil {
 			return ledger.TreeHead{}, err
 		}
@@ -65,6 +67,7 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 		markExisted(b, maybe, notFound)
 		todo = mergeSorted(notFound, absent)
 		if len(todo) == 0 {
+			s.clean = true
 			return head, nil
 		}
 		if round == preorderedRounds {
@@ -79,30 +82,66 @@ func (s *Store) addPreordered(ctx context.Context, b *batch) (ledger.TreeHead, e
 			return ledger.TreeHead{}, err
 		}
 		t1 := time.Now()
-		if head, err = s.awaitSize(ctx, start+uint64(sent)); err != nil {
+		head, known, err := s.awaitBatch(ctx, b, todo, start, allOK)
+		if err != nil {
 			return ledger.TreeHead{}, err
 		}
 		s.cfg.Logger.Debug("trillianstore: preordered batch", "leaves", sent,
 			"sequence", t1.Sub(t0), "integrate", time.Since(t1), "conflicts", !allOK)
-		rest, err := s.claim(ctx, b, todo, start, allOK)
+		rest, err := s.claim(ctx, b, todo, start, head, allOK, known)
 		if err != nil {
 			return ledger.TreeHead{}, err
 		}
 		if len(rest) == 0 {
-			s.localProofs(ctx, b, todo, start, head.Size)
+			s.clean = true
 			return head, nil
 		}
 		todo = rest
 	}
 }
 
+// preorderedStart returns the head new indices start after: Trillian's
+// latest, or, when the last Add succeeded (trust), the newest head seen
+// if it is not behind the frontier, which saves an RPC per batch. A tree
+// that grew meanwhile (only leaves of an earlier, failed Add can do that,
+// with one writer) makes AddSequencedLeaves report the indices taken, and
+// the next round asks Trillian. The mirror is started at the head if it
+// has not started yet.
+func (s *Store) preorderedStart(ctx context.Context, trust bool) (ledger.TreeHead, error) {
+	s.mu.Lock()
+	head, have := s.seen, s.haveSeen
+	s.mu.Unlock()
+	if !trust || !have || head.Size < s.frontier {
+		var err error
+		if head, err = s.awaitSize(ctx, s.frontier); err != nil {
+			return ledger.TreeHead{}, err
+		}
+	}
+	if edge, _ := s.mirror.snapshot(); edge == nil {
+		if err := s.mirrorTo(ctx, head); err != nil {
+			return ledger.TreeHead{}, err
+		}
+	}
+	return head, nil
+}
+
 // claim records the indices [start, start+len(todo)) for the leaves of todo
-// and returns those that did not get theirs. If Trillian accepted every leaf
-// (allOK), each index holds the leaf sent to it, which finish confirms by
-// verifying its inclusion proof against the signed root; otherwise the
-// range is read back to see which indices were already taken.
-func (s *Store) claim(ctx context.Context, b *batch, todo []int, start uint64, allOK bool) ([]int, error) {
+// and returns those that did not get theirs. If awaitBatch checked them
+// (known), they are at their indices. If Trillian accepted every leaf
+// (allOK) and head is the tree of exactly those leaves after the mirror's,
+// the mirror is extended with their hashes, which checks them against
+// head's root without reading them back. If that check fails, or some
+// index was taken, the range is read back to see which indices hold this
+// batch's leaves (finish then verifies every proof against head's root).
+func (s *Store) claim(ctx context.Context, b *batch, todo []int, start uint64, head ledger.TreeHead, allOK, known bool) ([]int, error) {
 	var rest []int
+	if allOK && !known && start+uint64(len(todo)) == head.Size {
+		hashes := make([]merkle.Hash, len(todo))
+		for j, k := range todo {
+			hashes[j] = b.leaf(k).Hash
+		}
+		allOK = s.mirrorKnown(head, start, hashes)
+	}
 	if allOK {
 		for j, k := range todo {
 			b.index[k], b.existed[k] = start+uint64(j), false
@@ -202,17 +241,72 @@ func (s *Store) sequence(ctx context.Context, b *batch, todo []int, start uint64
 	return sent, allOK, nil
 }
 
-// awaitSize polls Trillian until its tree has at least size leaves.
-func (s *Store) awaitSize(ctx context.Context, size uint64) (ledger.TreeHead, error) {
+// awaitBatch waits until Trillian has integrated the leaves of todo that
+// sequence sent at [start, start+len(todo)). When Trillian accepted all
+// of them (allOK), it polls the root alone and, once the tree has exactly
+// those leaves after the mirror's, extends the mirror with their hashes
+// and adopts the root as the newest head seen if the result is that root
+// (known): the mirror's root being the newest head seen, this proves the
+// new root consistent with it, without the consistency proof that the log
+// server would build from its database. Otherwise it observes the head
+// with its proof (awaitSize) and the caller reads the range back.
+func (s *Store) awaitBatch(ctx context.Context, b *batch, todo []int, start uint64, allOK bool) (ledger.TreeHead, bool, error) {
+	size := start + uint64(len(todo))
+	if allOK {
+		root, err := s.awaitRoot(ctx, size)
+		if err != nil {
+			return ledger.TreeHead{}, false, err
+		}
+		hashes := make([]merkle.Hash, len(todo))
+		for j, k := range todo {
+			hashes[j] = b.leaf(k).Hash
+		}
+		if root.Size == size && s.adoptKnown(root, start, hashes) {
+			return root, true, nil
+		}
+	}
+	head, err := s.awaitSize(ctx, size)
+	return head, false, err
+}
+
+// awaitRoot polls Trillian's root alone until its tree has at least size
+// leaves, and returns it unchecked.
+func (s *Store) awaitRoot(ctx context.Context, size uint64) (ledger.TreeHead, error) {
 	deadline := time.Now().Add(s.cfg.IntegrationTimeout)
 	for {
-		head, err := s.observe(ctx)
+		head, _, err := s.fetchRoot(ctx, 0)
 		if err != nil || head.Size >= size {
 			return head, err
 		}
 		if time.Now().After(deadline) {
-			return ledger.TreeHead{}, fmt.Errorf("%w: tree size %d, waiting for %d after %v",
-				ErrIntegrationTimeout, head.Size, size, s.cfg.IntegrationTimeout)
+			return ledger.TreeHead{}, fmt.Errorf("%w: waiting for tree size %d after %v",
+				ErrIntegrationTimeout, size, s.cfg.IntegrationTimeout)
+		}
+		if err := s.sleep(ctx, s.cfg.PollInterval); err != nil {
+			return ledger.TreeHead{}, err
+		}
+	}
+}
+
+// awaitSize polls Trillian until its tree has at least size leaves. The
+// polls ask for the root alone (see grown); the consistency proof is
+// fetched once, for the head that reaches size.
+func (s *Store) awaitSize(ctx context.Context, size uint64) (ledger.TreeHead, error) {
+	deadline := time.Now().Add(s.cfg.IntegrationTimeout)
+	for {
+		grown, err := s.grown(ctx, size)
+		if err != nil {
+			return ledger.TreeHead{}, err
+		}
+		if grown {
+			head, err := s.observe(ctx)
+			if err != nil || head.Size >= size {
+				return head, err
+			}
+		}
+		if time.Now().After(deadline) {
+			return ledger.TreeHead{}, fmt.Errorf("%w: waiting for tree size %d after %v",
+				ErrIntegrationTimeout, size, s.cfg.IntegrationTimeout)
 		}
 		if err := s.sleep(ctx, s.cfg.PollInterval); err != nil {
 			return ledger.TreeHead{}, err

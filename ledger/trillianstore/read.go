@@ -8,8 +8,6 @@ import (
 	"github.com/google/trillian"
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/merkle"
-	"github.com/transparency-dev/merkle/proof"
-	"github.com/transparency-dev/merkle/rfc6962"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -152,7 +150,9 @@ func isCode(err error, code codes.Code) bool {
 	return errors.As(err, &rpcErr) && rpcErr.Code == code
 }
 
-// InclusionProof returns the proof that leaf index is in the tree of size.
+// InclusionProof returns the proof that leaf index is in the tree of size,
+// computed from the store's mirror of the tree (see mirror.go) and
+// verified against the root of size before it is returned.
 func (s *Store) InclusionProof(ctx context.Context, index, size uint64) ([]merkle.Hash, error) {
 	ctx, done, err := s.begin(ctx)
 	if err != nil {
@@ -166,7 +166,19 @@ func (s *Store) InclusionProof(ctx context.Context, index, size uint64) ([]merkl
 	if index >= size || size > head.Size {
 		return nil, notFoundf("no inclusion proof of %d in size %d (tree size %d)", index, size, head.Size)
 	}
-	return s.inclusionProof(ctx, index, size)
+	r, err := s.tilesAt(ctx, size)
+	if err != nil {
+		return nil, err
+	}
+	root, err := r.root(size)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := r.leafHashes(index, index+1)
+	if err != nil {
+		return nil, err
+	}
+	return r.proof(index, size, root, leaf[0])
 }
 
 // inclusionProof fetches an inclusion proof from Trillian.
@@ -188,7 +200,8 @@ func (s *Store) inclusionProof(ctx context.Context, index, size uint64) ([]merkl
 }
 
 // ConsistencyProof returns the proof that the tree of size m is a prefix of
-// the tree of size n, for 0 < m <= n <= the latest signed size.
+// the tree of size n, for 0 < m <= n <= the latest signed size, computed
+// from the store's mirror of the tree and verified before it is returned.
 func (s *Store) ConsistencyProof(ctx context.Context, m, n uint64) ([]merkle.Hash, error) {
 	ctx, done, err := s.begin(ctx)
 	if err != nil {
@@ -202,33 +215,31 @@ func (s *Store) ConsistencyProof(ctx context.Context, m, n uint64) ([]merkle.Has
 	if m == 0 || m > n || n > head.Size {
 		return nil, notFoundf("no consistency proof from %d to %d (tree size %d)", m, n, head.Size)
 	}
-	return s.consistencyProof(ctx, m, n)
-}
-
-// consistencyProof fetches a consistency proof from Trillian.
-func (s *Store) consistencyProof(ctx context.Context, m, n uint64) ([]merkle.Hash, error) {
-	if m == n {
-		return []merkle.Hash{}, nil
-	}
-	var resp *trillian.GetConsistencyProofResponse
-	err := s.call(ctx, "GetConsistencyProof", func(ctx context.Context) (err error) {
-		resp, err = s.log.GetConsistencyProof(ctx, &trillian.GetConsistencyProofRequest{
-			LogId: s.cfg.TreeID, FirstTreeSize: int64(m), SecondTreeSize: int64(n),
-		})
-		if err == nil && resp.Proof == nil {
-			err = status.Error(codes.Unavailable, "tree size not yet known to this replica")
-		}
-		return err
-	})
+	r, err := s.tilesAt(ctx, n)
 	if err != nil {
 		return nil, err
 	}
-	return toHashes(resp.Proof.Hashes)
+	p, err := merkle.ConsistencyProof(m, n, merkle.TileHashReader{Tiles: r})
+	if err != nil {
+		return nil, r.failure("consistency proof", err)
+	}
+	rootM, err := r.root(m)
+	if err != nil {
+		return nil, err
+	}
+	rootN, err := r.root(n)
+	if err != nil {
+		return nil, err
+	}
+	if err := merkle.VerifyConsistency(m, n, p, rootM, rootN); err != nil {
+		return nil, corruptf("consistency proof from %d to %d: %v", m, n, err)
+	}
+	return p, nil
 }
 
-// RootHash returns the root of the tree of the given size. Trillian has no
-// such RPC: the root is computed from the last leaf's inclusion proof and
-// then checked against the latest signed head with a consistency proof.
+// RootHash returns the root of the tree of the given size, computed from
+// the store's mirror of the tree, whose tiles are checked against
+// Trillian's roots (see mirror.go).
 func (s *Store) RootHash(ctx context.Context, size uint64) (merkle.Hash, error) {
 	ctx, done, err := s.begin(ctx)
 	if err != nil {
@@ -247,29 +258,11 @@ func (s *Store) RootHash(ctx context.Context, size uint64) (merkle.Hash, error) 
 	case size == head.Size:
 		return head.Root, nil
 	}
-	leaves, err := s.leavesByRange(ctx, size-1, 1)
+	r, err := s.tilesAt(ctx, size)
 	if err != nil {
 		return merkle.Hash{}, err
 	}
-	incl, err := s.inclusionProof(ctx, size-1, size)
-	if err != nil {
-		return merkle.Hash{}, err
-	}
-	root, err := proof.RootFromInclusionProof(rfc6962.DefaultHasher, size-1, size,
-		leaves[0].MerkleLeafHash, fromHashes(incl))
-	if err != nil {
-		return merkle.Hash{}, corruptf("inclusion proof of leaf %d: %v", size-1, err)
-	}
-	cons, err := s.consistencyProof(ctx, size, head.Size)
-	if err != nil {
-		return merkle.Hash{}, err
-	}
-	var out merkle.Hash
-	copy(out[:], root)
-	if err := merkle.VerifyConsistency(size, head.Size, cons, out, head.Root); err != nil {
-		return merkle.Hash{}, corruptf("root of size %d not consistent with the signed head: %v", size, err)
-	}
-	return out, nil
+	return r.root(size)
 }
 
 // toHashes converts Trillian's proof hashes, rejecting any of the wrong size.
@@ -282,13 +275,4 @@ func toHashes(in [][]byte) ([]merkle.Hash, error) {
 		copy(out[i][:], h)
 	}
 	return out, nil
-}
-
-// fromHashes converts proof hashes to the byte slices transparency-dev/merkle takes.
-func fromHashes(in []merkle.Hash) [][]byte {
-	out := make([][]byte, len(in))
-	for i := range in {
-		out[i] = in[i][:]
-	}
-	return out
 }

@@ -43,6 +43,11 @@ type Store struct {
 	frontier uint64
 	// hashes filters deduplication lookups in ModePreordered. Guarded by addMu.
 	hashes hashIndex
+	// clean reports that the last Add succeeded, so that, in
+	// ModePreordered, the next one may take the newest head seen as the
+	// tree's size without asking Trillian (a wrong guess costs a retry
+	// round, never a wrong index). Guarded by addMu.
+	clean bool
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -59,8 +64,9 @@ type Store struct {
 
 	subjects subjectIndex
 
-	// tiles caches verified full tiles; it has its own lock.
-	tiles fullTiles
+	// mirror is the store's checked copy of the tree's hashes, from which
+	// proofs and tiles are served; it has its own locks.
+	mirror mirror
 }
 
 // Open connects to Trillian and checks that the tree exists and matches
@@ -72,6 +78,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg, sign: cfg.Sign}
+	s.mirror.limit = cfg.TileCacheSize
 	cc := cfg.Conn
 	if cc == nil {
 		opts := cfg.DialOptions
@@ -230,6 +237,22 @@ func (s *Store) observe(ctx context.Context) (ledger.TreeHead, error) {
 		s.seen, s.haveSeen = head, true
 	}
 	return head, nil
+}
+
+// grown reports whether Trillian's latest root covers at least size
+// leaves, from the root alone: a poll that asks for no consistency proof
+// costs the log server a fraction of one that does (measured here: 0.4-0.5
+// ms against 1-9 ms per call). Nothing is trusted from it; the caller then
+// observes the head, with its proof.
+func (s *Store) grown(ctx context.Context, size uint64) (bool, error) {
+	s.mu.Lock()
+	seen := s.seen
+	s.mu.Unlock()
+	if seen.Size >= size {
+		return true, nil
+	}
+	head, _, err := s.fetchRoot(ctx, 0)
+	return head.Size >= size, err
 }
 
 // remember records a signed checkpoint if it is newer than the one held.

@@ -2,8 +2,8 @@ package trillianstore
 
 import (
 	"context"
+	"fmt"
 	"math/bits"
-	"sync"
 
 	"github.com/google/trillian"
 	"github.com/healthledger/healthledger/ledger"
@@ -25,41 +25,9 @@ import (
 //     leaf (the first 8L proof hashes lie inside the node), and the whole
 //     proof is verified. That is one RPC per node, run in parallel.
 //
-// Full tiles never change, so they are kept in a small cache (tileCacheSize).
-
-// tileCacheSize is the number of full tiles a Store keeps (8 KiB each).
-const tileCacheSize = 1024
-
-// fullTiles is a bounded cache of verified full tiles' C2SP content,
-// evicted first in, first out.
-type fullTiles struct {
-	mu    sync.Mutex // guards m and order
-	m     map[merkle.TileID][]byte
-	order []merkle.TileID
-}
-
-func (c *fullTiles) get(id merkle.TileID) []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[id]
-}
-
-func (c *fullTiles) put(id merkle.TileID, data []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[merkle.TileID][]byte)
-	}
-	if _, ok := c.m[id]; ok {
-		return
-	}
-	if len(c.order) >= tileCacheSize {
-		delete(c.m, c.order[0])
-		c.order = c.order[1:]
-	}
-	c.m[id] = data
-	c.order = append(c.order, id)
-}
+// The tiles computed this way are only what the store's mirror (mirror.go)
+// lacks: its edge is kept from the leaves the store sees integrated, and
+// full tiles are cached there.
 
 // tileHead returns a signed head whose tree has tile id at the given width,
 // or ErrNotFound.
@@ -82,8 +50,8 @@ func (s *Store) tileHead(ctx context.Context, id merkle.TileID, width int) (ledg
 	return head, nil
 }
 
-// Tile implements ledger.Store: see the comment at the top of this file
-// for how tiles are computed and checked.
+// Tile implements ledger.Store, from the store's mirror of the tree (see
+// mirror.go), which reads from Trillian only what it lacks.
 func (s *Store) Tile(ctx context.Context, level uint8, index uint64, width int) ([]byte, error) {
 	ctx, done, err := s.begin(ctx)
 	if err != nil {
@@ -95,28 +63,15 @@ func (s *Store) Tile(ctx context.Context, level uint8, index uint64, width int) 
 	if err != nil {
 		return nil, err
 	}
-	if data := s.tiles.get(id); data != nil {
-		return append([]byte(nil), data[:width*merkle.HashSize]...), nil
-	}
-	// Compute the widest tile the head has: a full one is cached.
-	avail := merkle.TileWidthAt(head.Size, id)
-	var hashes []merkle.Hash
-	if level == 0 {
-		_, hashes, err = s.checkedLeaves(ctx, head, index, avail)
-	} else {
-		hashes, err = s.upperTile(ctx, head, id, avail)
-	}
+	r, err := s.tilesAt(ctx, head.Size)
 	if err != nil {
 		return nil, err
 	}
-	data := make([]byte, 0, avail*merkle.HashSize)
-	for _, h := range hashes {
-		data = append(data, h[:]...)
+	t, err := r.ReadTile(id, width)
+	if err != nil {
+		return nil, r.failure(fmt.Sprintf("tile %v", id), err)
 	}
-	if avail == merkle.TileWidth {
-		s.tiles.put(id, data)
-	}
-	return append([]byte(nil), data[:width*merkle.HashSize]...), nil
+	return t.C2SP()[:width*merkle.HashSize], nil
 }
 
 // EntryBundle implements ledger.Store, from one checked GetLeavesByRange.
