@@ -9,6 +9,10 @@
 #   make bench-trillian  the Trillian store (both tree modes) against Trillian driven
 #                        directly, and Pebble, on real servers: medians of ratios
 
+# bash with pipefail, so that a failing 'go test | tee' fails the target.
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 GO       ?= go
 FUZZTIME ?= 15s
 # make bench-trillian: operations per case and runs (medians are reported).
