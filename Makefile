@@ -7,16 +7,22 @@
 #   make fuzz            every fuzz target for FUZZTIME each
 #   make bench           the benchmark suite (see benchmarks/README.md)
 #   make bench-trillian  Pebble and Trillian (both tree modes) side by side, real servers
+#   make bench-scale     one Pebble log grown to SCALE_ENTRIES (default 10M; 100M takes
+#                        hours and ~40 GB), measured per decade (benchmarks/README.md, Scale)
 
 GO       ?= go
 FUZZTIME ?= 15s
+# bench-scale: the size to grow the log to, and a directory to keep it in
+# (empty: a temporary one, deleted).
+SCALE_ENTRIES ?= 10000000
+SCALE_DIR     ?=
 # Every Go module of the repository: the library, the Trillian store (its own
 # module so gRPC and Trillian stay out of the library's go.mod), benchmarks,
 # and interop (tests against independent implementations, such as
 # litewitness, whose dependencies stay out of the library's go.mod too).
 MODULES  := ledger/trillianstore benchmarks benchmarks/trillian interop .
 
-.PHONY: all test test-trillian test-browser lint fuzz bench bench-trillian quickstart
+.PHONY: all test test-trillian test-browser lint fuzz bench bench-trillian bench-scale quickstart
 
 all: lint test
 
@@ -64,3 +70,7 @@ bench-trillian:
 		state="$${HEALTHLEDGER_TRILLIAN_DIR:-/tmp/healthledger-trillian}/state.env"; \
 		cd benchmarks/trillian && HEALTHLEDGER_TRILLIAN=$$state \
 		$(GO) test -run '^$$' -bench . -benchtime 3000x -benchmem -timeout 30m . | tee bench.txt
+
+bench-scale:
+	cd benchmarks && HEALTHLEDGER_SCALE_ENTRIES=$(SCALE_ENTRIES) HEALTHLEDGER_SCALE_DIR=$(SCALE_DIR) \
+		$(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -count 1 -timeout 600m ./scale | tee scale.txt
