@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -73,6 +74,7 @@ const (
 	metricLogOpen   = "log-open-ms"    // ledger.Open over the opened store
 	metricProof     = "proof-us"       // one inclusion proof at the current size
 	metricPrecheck  = "precheck-us"    // dedup lookup of a hash not in the log, before the reopen
+	metricIndexMiss = "index-miss-us"  // the same lookup in Pebble's hash index alone
 	metricGrowSecs  = "grow-s"         // wall time of the decade's growth
 	metricTotalSecs = "elapsed-s"      // wall time since the run started
 )
@@ -159,6 +161,10 @@ func BenchmarkScaleOpen(b *testing.B) {
 		}
 		total += time.Since(t0)
 		b.StopTimer()
+		miss, err := indexMissTime(ctx, st)
+		if err != nil {
+			b.Fatal(err)
+		}
 		rss, heap := memory()
 		size := st.Head().Size
 		if err := st.Close(); err != nil {
@@ -168,6 +174,7 @@ func BenchmarkScaleOpen(b *testing.B) {
 		b.ReportMetric(rss, metricRSS)
 		b.ReportMetric(heap, metricHeap)
 		b.ReportMetric(float64(size), "entries")
+		b.ReportMetric(miss, metricIndexMiss)
 	}
 	b.ReportMetric(float64(total)/float64(time.Millisecond)/float64(b.N), metricOpen)
 }
@@ -260,7 +267,10 @@ func (r *scaleRun) measure(size uint64, logf func(string, ...any)) (map[string]f
 	m[metricGrowSecs] = grow.Seconds()
 	// The dedup lookup as appends meet it: the store open since the
 	// previous size, its dedup filter filled.
-	if m[metricPrecheck], err = r.precheckTime(ctx); err != nil {
+	if m[metricPrecheck], err = precheckTime(ctx, r.store); err != nil {
+		return nil, err
+	}
+	if m[metricIndexMiss], err = indexMissTime(ctx, r.store); err != nil {
 		return nil, err
 	}
 
@@ -322,15 +332,12 @@ func (r *scaleRun) proofTime(ctx context.Context, size uint64) (float64, error) 
 // precheckTime returns the mean time of the dedup lookup an Append makes
 // (ledger.Prechecker.Precheck) for a leaf hash that is not in the log,
 // the common case, from one goroutine, while nothing is appended.
-func (r *scaleRun) precheckTime(ctx context.Context) (float64, error) {
-	pc, ok := ledger.Store(r.store).(ledger.Prechecker)
+func precheckTime(ctx context.Context, st ledger.Store) (float64, error) {
+	pc, ok := st.(ledger.Prechecker)
 	if !ok {
 		return 0, fmt.Errorf("the Pebble store is not a ledger.Prechecker")
 	}
-	hashes := make([]merkle.Hash, lookups)
-	for i := range hashes {
-		rand.Read(hashes[i][:])
-	}
+	hashes := randomHashes()
 	t0 := time.Now()
 	for _, h := range hashes {
 		if _, found, _, err := pc.Precheck(ctx, h); err != nil || found {
@@ -338,6 +345,28 @@ func (r *scaleRun) precheckTime(ctx context.Context) (float64, error) {
 		}
 	}
 	return float64(time.Since(t0)) / float64(time.Microsecond) / lookups, nil
+}
+
+// indexMissTime returns the mean time of Store.IndexOf for a leaf hash
+// not in the log, which reads Pebble's hash index without the dedup
+// filter: what each dedup lookup would cost without it.
+func indexMissTime(ctx context.Context, st ledger.Store) (float64, error) {
+	hashes := randomHashes()
+	t0 := time.Now()
+	for _, h := range hashes {
+		if _, err := st.IndexOf(ctx, h); !errors.Is(err, ledger.ErrNotFound) {
+			return 0, fmt.Errorf("index lookup of a random hash: %v", err)
+		}
+	}
+	return float64(time.Since(t0)) / float64(time.Microsecond) / lookups, nil
+}
+
+func randomHashes() []merkle.Hash {
+	hashes := make([]merkle.Hash, lookups)
+	for i := range hashes {
+		rand.Read(hashes[i][:])
+	}
+	return hashes
 }
 
 // memory returns the process's resident set (VmRSS) and the Go heap in use

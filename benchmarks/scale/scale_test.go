@@ -37,7 +37,7 @@ func TestScaleSmoke(t *testing.T) {
 		m, err := run.measure(size, t.Logf)
 		require.NoError(t, err)
 		for _, unit := range []string{metricRate, loadgen.MetricP50, loadgen.MetricP99, metricGrowRate, metricRSS,
-			metricHeap, metricDisk, metricOpen, metricLogOpen, metricProof, metricPrecheck, metricGrowSecs, metricTotalSecs} {
+			metricHeap, metricDisk, metricOpen, metricLogOpen, metricProof, metricPrecheck, metricIndexMiss, metricGrowSecs, metricTotalSecs} {
 			require.Contains(t, m, unit)
 		}
 		require.Positive(t, m[metricRate])
