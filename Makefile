@@ -8,6 +8,8 @@
 #   make bench           the benchmark suite (see benchmarks/README.md)
 #   make bench-trillian  the Trillian store (both tree modes) against Trillian driven
 #                        directly, and Pebble, on real servers: medians of ratios
+#   make bench-scale     one Pebble log grown to SCALE_ENTRIES (default 10M; 100M takes
+#                        hours and ~40 GB), measured per decade (benchmarks/README.md, Scale)
 
 # bash with pipefail, so that a failing 'go test | tee' fails the target.
 SHELL       := /bin/bash
@@ -18,13 +20,17 @@ FUZZTIME ?= 15s
 # make bench-trillian: operations per case and runs (medians are reported).
 TRILLIAN_BENCHTIME ?= 10000x
 TRILLIAN_COUNT     ?= 5
+# bench-scale: the size to grow the log to, and a directory to keep it in
+# (empty: a temporary one, deleted).
+SCALE_ENTRIES ?= 10000000
+SCALE_DIR     ?=
 # Every Go module of the repository: the library, the Trillian store (its own
 # module so gRPC and Trillian stay out of the library's go.mod), benchmarks,
 # and interop (tests against independent implementations, such as
 # litewitness, whose dependencies stay out of the library's go.mod too).
 MODULES  := ledger/trillianstore benchmarks benchmarks/trillian interop .
 
-.PHONY: all test test-trillian test-browser lint fuzz bench bench-trillian quickstart
+.PHONY: all test test-trillian test-browser lint fuzz bench bench-trillian bench-scale quickstart
 
 all: lint test
 
@@ -74,3 +80,7 @@ bench-trillian:
 		$(GO) test -run '^$$' -bench . -benchtime $(TRILLIAN_BENCHTIME) -count $(TRILLIAN_COUNT) \
 			-benchmem -timeout 60m . | tee -a bench.txt; \
 		uptime | tee -a bench.txt; awk -f medians.awk bench.txt
+
+bench-scale:
+	cd benchmarks && HEALTHLEDGER_SCALE_ENTRIES=$(SCALE_ENTRIES) HEALTHLEDGER_SCALE_DIR=$(SCALE_DIR) \
+		$(GO) test -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -count 1 -timeout 600m ./scale | tee scale.txt

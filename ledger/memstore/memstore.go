@@ -114,10 +114,14 @@ func (b *backend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, error) 
 	defer b.mu.RUnlock()
 	idx, ok := b.index[h]
 	if !ok {
-		return 0, fmt.Errorf("%w: leaf hash", ledger.ErrNotFound)
+		// Every new entry's dedup lookup ends here: no allocation.
+		return 0, errHashNotFound
 	}
 	return idx, nil
 }
+
+// errHashNotFound is ReadIndex's answer for a leaf hash not in the index.
+var errHashNotFound = fmt.Errorf("%w: leaf hash", ledger.ErrNotFound)
 
 func (b *backend) ReadPayload(ctx context.Context, index uint64) ([]byte, error) {
 	b.mu.RLock()

@@ -34,6 +34,12 @@ type Config struct {
 	// TileCacheSize is the number of full tiles kept in memory for proofs
 	// (about 16 KiB each). Default 4096; the right edge is always kept.
 	TileCacheSize int
+	// DedupFilterSize is the size in bytes (rounded down to a power of
+	// two) of the filter that answers, in memory, most dedup lookups of
+	// leaves not in the log (see dedup.go); it does not grow with the log.
+	// Zero means no filter: every lookup reads the backend's index, which
+	// suits a backend that keeps its index in memory.
+	DedupFilterSize int
 	// Logger receives operational logs. Nil is silent.
 	Logger *slog.Logger
 }
@@ -52,9 +58,13 @@ type Store struct {
 	// reading the backend. It is cleared when it reaches recentLimit.
 	recent      map[merkle.Hash]uint64
 	recentStart uint64
-	// known holds the hash prefix of every committed leaf; it is updated
-	// after each commit, before the new head is published.
-	known *prefixSet
+	// known filters the hashes of committed leaves (nil if none); it is
+	// updated after each commit, before the new head is published, and
+	// filled from the tiles by a goroutine that Open starts and Close
+	// stops (stopFill, then wait for filled).
+	known    *hashFilter
+	stopFill context.CancelFunc
+	filled   chan struct{}
 
 	// state is the published head; it only moves forward, after a commit.
 	state  atomic.Pointer[published]
@@ -116,9 +126,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.cache.put(t, true)
 	}
 	s.app = app
-	if err := s.loadPrefixes(ctx, head.Size); err != nil {
-		return nil, fmt.Errorf("%w: reading leaf hashes: %w", ledger.ErrCorrupt, err)
-	}
+	s.startFill(ctx, cfg.DedupFilterSize, head.Size)
 	s.recent, s.recentStart = make(map[merkle.Hash]uint64), head.Size
 	s.state.Store(&published{head: head, checkpoint: cp})
 	return s, nil
@@ -282,7 +290,7 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 		return ledger.AddResult{}, fmt.Errorf("tilestore: commit: %w", err)
 	}
 	s.app = next
-	s.known.add(commit.Leaves)
+	s.known.addLeaves(commit.Leaves)
 	if len(s.recent)+len(commit.Leaves) > recentLimit {
 		clear(s.recent)
 		s.recentStart = next.Size()
@@ -444,6 +452,8 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.stopFill()
+	<-s.filled
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	s.writeMu.Lock()

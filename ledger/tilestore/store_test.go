@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,10 @@ type mapBackend struct {
 	erased     map[uint64]uint64
 
 	failCommit, failReadIndex, failReadTile, failReadHead error
+
+	indexReads atomic.Int64 // calls of ReadIndex
+	// tileHook, if set, is called by ReadTile before it reads.
+	tileHook func(ctx context.Context, id merkle.TileID)
 }
 
 func newMapBackend() *mapBackend {
@@ -98,6 +103,7 @@ func (b *mapBackend) ReadLeaf(ctx context.Context, i uint64) ([]byte, error) {
 }
 
 func (b *mapBackend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, error) {
+	b.indexReads.Add(1)
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.failReadIndex != nil {
@@ -136,6 +142,12 @@ func (b *mapBackend) ErasePayloads(ctx context.Context, indices []uint64, erased
 
 func (b *mapBackend) ReadTile(ctx context.Context, id merkle.TileID) ([]byte, error) {
 	b.mu.RLock()
+	hook := b.tileHook
+	b.mu.RUnlock()
+	if hook != nil {
+		hook(ctx, id)
+	}
+	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.failReadTile != nil {
 		return nil, b.failReadTile
@@ -167,11 +179,25 @@ func open(t *testing.T, b *mapBackend, cacheSize int) *tilestore.Store {
 }
 
 // The engine passes the conformance suite with a cache of a single full
-// tile (every proof goes to the backend) and with the default cache, and
-// a Store reopened over the same backend restores the tree.
+// tile (every proof goes to the backend) and with the default cache,
+// without a dedup filter and with filters of one block (every lookup goes
+// to the backend) and of 1 MiB, and a Store reopened over the same backend
+// restores the tree.
 func TestConformance(t *testing.T) {
-	for _, cache := range []int{1, 0} {
-		t.Run(fmt.Sprintf("tile cache %d", cache), func(t *testing.T) {
+	for _, cfg := range []tilestore.Config{
+		{TileCacheSize: 1},
+		{DedupFilterSize: 64},      // one block: every hash may be there
+		{DedupFilterSize: 1 << 20}, // almost no false positives
+	} {
+		t.Run(fmt.Sprintf("tile cache %d, filter %d", cfg.TileCacheSize, cfg.DedupFilterSize), func(t *testing.T) {
+			open := func(t *testing.T, b *mapBackend, _ int) *tilestore.Store {
+				c := cfg
+				c.Backend = b
+				st, err := tilestore.Open(context.Background(), c)
+				require.NoError(t, err)
+				return st
+			}
+			cache := cfg.TileCacheSize
 			var mu sync.Mutex
 			backends := map[ledger.Store]*mapBackend{}
 			reg := func(st *tilestore.Store, b *mapBackend) ledger.Store {
@@ -237,8 +263,8 @@ func TestBackendFailures(t *testing.T) {
 		signed bool // whether SignFunc may have been called
 	}{
 		{"dedup lookup fails", func(b *mapBackend) { b.failReadIndex = errIO }, func(st *tilestore.Store, sign ledger.SignFunc) error {
-			// A new leaf needs no index read (its hash prefix is unknown);
-			// an old one is confirmed with the backend's index.
+			// Without a dedup filter every leaf not prechecked is
+			// looked up in the backend's index; the first lookup fails.
 			_, err := st.Add(ctx, append(makeLeaves(t, "new", 5), makeLeaves(t, "old", 1)...), sign)
 			return err
 		}, false},
