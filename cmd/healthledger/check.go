@@ -36,8 +36,7 @@ func cmdCheck(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := note.NewVerifier(logKey)
-	if err != nil {
+	if _, err := note.NewVerifier(logKey); err != nil {
 		return usagef("--log-key: malformed verifier key")
 	}
 	if err := isPebbleDir(*dir); err != nil {
@@ -54,7 +53,7 @@ func cmdCheck(ctx context.Context, e *env, args []string) error {
 		defer store.Close()
 		res.Size = store.Head().Size
 		e.progress("checking %s: %d entries, every leaf, index and tile...", *dir, res.Size)
-		err = store.Check(ctx, v)
+		err = store.CheckWithKey(ctx, logKey)
 		var ce *tilestore.CorruptionError
 		switch {
 		case errors.As(err, &ce):

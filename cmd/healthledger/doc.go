@@ -44,7 +44,7 @@
 //     back-dated (for the receipt Append returned).
 //   - check walks a Pebble ledger directory (not open elsewhere) and checks
 //     every leaf, index and tile against each other and the checkpoint
-//     against the log key (fsck).
+//     and its timestamp line against the log key (fsck).
 //   - monitor follows a log over its read path (package ledger/monitor):
 //     consistency of every checkpoint, every tile recomputed from the
 //     entries, entry times, erasure records, witness cosignatures; it prints

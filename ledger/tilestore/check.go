@@ -70,6 +70,27 @@ const maxProblems = 1000
 // the last problem. It reads everything, so it takes time proportional to
 // the log; it may run while the log serves.
 func (s *Store) Check(ctx context.Context, v note.Verifier) error {
+	return s.check(ctx, v, nil)
+}
+
+// CheckWithKey is Check with the log's note verifier key (the public key
+// ledger.Open is given): besides the checkpoint's signature it verifies
+// the checkpoint's timestamp line, the log's signed time, which
+// ledger.Open and every ledger.Verifier require. A malformed key fails
+// with an error wrapping ledger.ErrInvalidConfig before anything is read.
+func (s *Store) CheckWithKey(ctx context.Context, logKey string) error {
+	v, err := note.NewVerifier(logKey)
+	if err != nil {
+		return fmt.Errorf("%w: tilestore: malformed log key", ledger.ErrInvalidConfig)
+	}
+	tv, err := ledger.NewCosignatureVerifier(logKey)
+	if err != nil {
+		return fmt.Errorf("%w: tilestore: malformed log key", ledger.ErrInvalidConfig)
+	}
+	return s.check(ctx, v, tv)
+}
+
+func (s *Store) check(ctx context.Context, v note.Verifier, tv *ledger.CosignatureVerifier) error {
 	release, err := s.enter()
 	if err != nil {
 		return err
@@ -130,7 +151,7 @@ func (s *Store) Check(ctx context.Context, v note.Verifier) error {
 	if root := app.Root(); root != head.Root {
 		report(Problem{What: "head", Detail: fmt.Sprintf("root of the leaves is %v, head says %v", root, head.Root)})
 	}
-	s.checkCheckpoint(head, cp, v, report)
+	s.checkCheckpoint(head, cp, v, tv, report)
 	if len(problems) > 0 {
 		return &CorruptionError{Problems: problems}
 	}
@@ -184,13 +205,22 @@ func failed(err error) bool {
 	return err != nil && !errors.Is(err, ledger.ErrNotFound)
 }
 
-func (s *Store) checkCheckpoint(head ledger.TreeHead, cp []byte, v note.Verifier, report func(Problem) bool) {
+func (s *Store) checkCheckpoint(head ledger.TreeHead, cp []byte, v note.Verifier, tv *ledger.CosignatureVerifier, report func(Problem) bool) {
 	if err := checkpointFor(head, cp); err != nil {
 		report(Problem{What: "checkpoint", Detail: err.Error()})
 	}
 	if v != nil {
 		if _, err := note.Open(cp, note.VerifierList(v)); err != nil {
 			report(Problem{What: "checkpoint", Detail: "signature does not verify: " + err.Error()})
+		}
+	}
+	if tv != nil {
+		cs, err := ledger.VerifyCosignatures(cp, []*ledger.CosignatureVerifier{tv})
+		switch {
+		case err != nil:
+			report(Problem{What: "checkpoint", Detail: "timestamp line does not verify: " + err.Error()})
+		case len(cs) == 0:
+			report(Problem{What: "checkpoint", Detail: "no valid timestamp line by the log's key"})
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/healthledger/healthledger/ledger/tilestore"
 	"github.com/healthledger/healthledger/merkle"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // mapBackend is a tilestore.Backend in maps, with switches that make its
@@ -585,4 +586,86 @@ func TestEntryBundleChecksLeaves(t *testing.T) {
 	require.NoError(t, err, "the leaves before the tampered one are intact")
 	_, err = st.EntryBundle(ctx, 0, 256)
 	require.NoError(t, err)
+}
+
+// CheckWithKey verifies the checkpoint's timestamp line, the log's signed
+// time that ledger.Open requires, which Check with a note verifier alone
+// cannot see.
+func TestCheckWithKeyVerifiesTheTimestampLine(t *testing.T) {
+	ctx := context.Background()
+	const origin = "test.healthledger.example/tilestore"
+	skey, vkey, err := ledger.GenerateKey(origin)
+	require.NoError(t, err)
+	signer, err := ledger.NewSigner(skey)
+	require.NoError(t, err)
+	b := newMapBackend()
+	st := open(t, b, 0)
+	_, err = st.Add(ctx, makeLeaves(t, "ts", 300), func(h ledger.TreeHead) ([]byte, error) {
+		return ledger.SignCheckpoint(signer, ledger.Checkpoint{Origin: origin, Size: h.Size, Root: h.Root}, time.Now())
+	})
+	require.NoError(t, err)
+	v, err := note.NewVerifier(vkey)
+	require.NoError(t, err)
+	require.NoError(t, st.CheckWithKey(ctx, vkey))
+	require.NoError(t, st.Check(ctx, v))
+
+	_, otherKey, err := ledger.GenerateKey(origin)
+	require.NoError(t, err)
+	require.ErrorIs(t, st.CheckWithKey(ctx, otherKey), ledger.ErrCorrupt, "another log's key")
+	require.ErrorIs(t, st.CheckWithKey(ctx, "not a key"), ledger.ErrInvalidConfig)
+
+	good := bytes.Clone(b.checkpoint)
+	lines := bytes.SplitAfter(good, []byte("\n"))
+	var sigLines [][]byte
+	for _, l := range lines {
+		if bytes.HasPrefix(l, []byte("\u2014 ")) {
+			sigLines = append(sigLines, l)
+		}
+	}
+	require.Len(t, sigLines, 2, "the log's signature and its timestamp line")
+	// Which line is the timestamp: the one the note verifier does not know.
+	var tsLine []byte
+	for _, l := range sigLines {
+		without := bytes.Replace(good, l, nil, 1)
+		if _, err := note.Open(without, note.VerifierList(v)); err == nil {
+			tsLine = l
+		}
+	}
+	require.NotNil(t, tsLine)
+
+	tests := map[string][]byte{
+		"timestamp line removed": bytes.Replace(good, tsLine, nil, 1),
+		"timestamp line altered": bytes.Replace(good, tsLine, flipLastBase64(tsLine), 1),
+	}
+	for name, tampered := range tests {
+		t.Run(name, func(t *testing.T) {
+			b.set(func(b *mapBackend) { b.checkpoint = tampered })
+			t.Cleanup(func() { b.set(func(b *mapBackend) { b.checkpoint = good }) })
+			require.NoError(t, st.Check(ctx, v), "the note signature alone still verifies")
+			err := st.CheckWithKey(ctx, vkey)
+			var ce *tilestore.CorruptionError
+			require.ErrorAs(t, err, &ce)
+			require.ErrorIs(t, err, ledger.ErrCorrupt)
+			require.Len(t, ce.Problems, 1)
+			require.Equal(t, "checkpoint", ce.Problems[0].What)
+			require.Contains(t, ce.Problems[0].Detail, "timestamp")
+		})
+	}
+}
+
+// flipLastBase64 changes a base64 character of a signature line (the one
+// before the padding-free end) into another valid one.
+func flipLastBase64(line []byte) []byte {
+	out := bytes.Clone(line)
+	i := len(out) - 2 // before the newline
+	for out[i] == '=' {
+		i--
+	}
+	i -= 4 // inside the signature bytes, not in the last partial group
+	if out[i] == 'A' {
+		out[i] = 'B'
+	} else {
+		out[i] = 'A'
+	}
+	return out
 }
