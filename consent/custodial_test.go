@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -705,4 +707,72 @@ func TestConcurrentCustodialSubmitAndAuthorize(t *testing.T) {
 	ids, _, err := w.reg.Active(ctx, patient)
 	require.NoError(t, err)
 	require.Len(t, ids, len(entries))
+}
+
+// didEchoingChecker is a Checker whose refusals quote the DID, as a key
+// resolver's errors may.
+type didEchoingChecker struct{ SignatureChecker }
+
+func (c didEchoingChecker) CheckSignature(ctx context.Context, did string, msg, sig []byte, at time.Time) error {
+	if err := c.SignatureChecker.CheckSignature(ctx, did, msg, sig, at); err != nil {
+		return fmt.Errorf("no key of %s verifies: %w", did, err)
+	}
+	return nil
+}
+
+// A replay that skips an entry logs why by the rule it broke, never by an
+// error text that may quote a DID.
+func TestReplaySkipLogsNoDID(t *testing.T) {
+	ctx := context.Background()
+	w := newCustodialWorld(t, newVault(t))
+	var logs bytes.Buffer
+	cfg := w.cfg
+	cfg.Checker = didEchoingChecker{w.keys}
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// A grant in the patient's name signed by the rogue's key, and a
+	// custodial grant by a custodian no policy trusts.
+	forged, err := w.reg.GrantEntry(ctx, ptr(researchPermit()), w.tick())
+	require.NoError(t, err)
+	w.rogue.sign(t, forged)
+	forged.Writer = patient
+	_, err = w.log.Append(ctx, forged)
+	require.NoError(t, err)
+	rogue, _ := w.custodialGrant(researchPermit(), rogueEHR, w.rogue)
+	_, err = w.log.Append(ctx, rogue)
+	require.NoError(t, err)
+
+	reg, err := NewRegistry(cfg)
+	require.NoError(t, err)
+	ids, _, err := reg.Active(ctx, patient)
+	require.NoError(t, err)
+	require.Empty(t, ids)
+	out := logs.String()
+	require.Contains(t, out, ErrNotSignedByPatient.Error())
+	require.Contains(t, out, ErrUntrustedCustodian.Error())
+	for _, did := range []string{patient, rogueEHR, w.ehr.did} {
+		require.NotContains(t, out, did)
+	}
+}
+
+// Submit checks an entry against what other writers appended since the
+// registry last looked: a custodian cannot re-grant, through a registry
+// that loaded the patient earlier, a consent the patient revoked through
+// another one.
+func TestSubmitSeesEntriesAppendedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	w := newCustodialWorld(t, newVault(t))
+	id, _ := w.submitCustodial(researchPermit(), w.ehr) // w.reg has the patient loaded
+	elsewhere, err := NewRegistry(w.cfg)
+	require.NoError(t, err)
+	_, err = elsewhere.Submit(ctx, w.patientRevocation(id))
+	require.NoError(t, err)
+
+	e, _ := w.custodialGrant(researchPermit(), w.ehr.did, w.ehr)
+	before := w.size()
+	_, err = w.reg.Submit(ctx, e)
+	require.ErrorIs(t, err, ErrPatientPrecedence)
+	require.Equal(t, before, w.size(), "nothing appended")
+	ids, _, err := w.reg.Active(ctx, patient)
+	require.NoError(t, err)
+	require.Empty(t, ids, "the revocation appended elsewhere is seen")
 }

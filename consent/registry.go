@@ -2,6 +2,7 @@ package consent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -251,6 +252,28 @@ func (r *Registry) SubjectTag(patient string) (ledger.SubjectTag, error) {
 	return tag, nil
 }
 
+// skipReasons are the errors a replay names when it skips an entry: their
+// texts are fixed, unlike the errors that wrap them, which may quote a
+// writer's DID or what a key resolver said about it.
+var skipReasons = []error{
+	ErrCustodialNotAccepted, ErrUntrustedCustodian, ErrNotSignedByCustodian,
+	ErrPatientPrecedence, ErrNotOwnConsent, ErrNotSignedByPatient,
+	ErrOutOfOrder, ErrUnknownConsent, ErrNotFresh, ErrMalformed,
+	ErrInvalidConsent, ErrInvalidRequest, ErrUnknownCode, ErrInvalidPeriod,
+	ErrContradictoryProvision, ErrCyclicProvision, ErrTooDeep, ErrUnsupportedElement,
+}
+
+// skipReason returns the text of the first of skipReasons that err wraps,
+// or a generic one: never err's own text.
+func skipReason(err error) string {
+	for _, r := range skipReasons {
+		if errors.Is(err, r) {
+			return r.Error()
+		}
+	}
+	return "refused"
+}
+
 func (r *Registry) debug(msg string, args ...any) {
 	if r.cfg.Logger != nil {
 		r.cfg.Logger.Debug(msg, args...)
@@ -346,6 +369,14 @@ func (r *Registry) Submit(ctx context.Context, e *ledger.Entry) (*ledger.Receipt
 	if err != nil {
 		return nil, err
 	}
+	// Catch up with what other writers (another Registry, another
+	// frontend) appended since the last scan, so that the entry is checked
+	// against the patient's current state, not a cached one: otherwise a
+	// custodian's grant could be accepted here after the patient revoked
+	// it elsewhere, and be ignored by every replay.
+	if err := r.scan(ctx, patient, st, math.MaxUint64); err != nil {
+		return nil, err
+	}
 	if _, err := r.check(ctx, patient, st, e); err != nil {
 		return nil, err
 	}
@@ -427,7 +458,7 @@ func (r *Registry) scan(ctx context.Context, patient string, st *patientState, b
 			}
 			g, err := r.check(ctx, patient, st, e)
 			if err != nil {
-				r.debug("consent: skipping entry", "index", i, "reason", err.Error())
+				r.debug("consent: skipping entry", "index", i, "reason", skipReason(err))
 				continue
 			}
 			st.apply(e, g, i)
