@@ -73,6 +73,9 @@ type Log struct {
 	quit, done chan struct{}
 	closeOnce  sync.Once
 	closed     atomic.Bool
+	// inflight counts the Appends between their entry and their return,
+	// a hint for batching (see gather).
+	inflight atomic.Int64
 }
 
 // appendReq is one Append waiting for its batch. The sequencer sets the
@@ -179,6 +182,8 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 		return nil, ErrClosed
 	}
 	start := time.Now()
+	l.inflight.Add(1)
+	defer l.inflight.Add(-1)
 	data, err := e.MarshalBinary()
 	if err != nil {
 		return nil, err
@@ -285,13 +290,7 @@ func (l *Log) sequence() {
 		}
 		l.metrics.queueDepth.Record(context.Background(), int64(len(l.queue)+1))
 		l.fill(&batch)
-		if len(batch) < l.cfg.MaxBatch && len(batch) > 1 {
-			// Several appends arrived together: others are likely on their
-			// way. Yield once so that runnable callers can queue and join
-			// this batch, which shares one checkpoint signature and commit.
-			runtime.Gosched()
-			l.fill(&batch)
-		}
+		l.gather(&batch)
 		published <- l.commit(batch)
 	}
 }
@@ -314,6 +313,31 @@ func (l *Log) publish(jobs <-chan publishJob) {
 	defer close(l.done)
 	for j := range jobs {
 		l.release(j)
+	}
+}
+
+// maxGatherYields bounds the yields of gather for one batch.
+const maxGatherYields = 16
+
+// gather lets appends on their way join batch. While fewer than half of
+// the Appends in progress are in it, others are likely runnable but not
+// yet queued (on two cores, callers just released compete for the CPU
+// with the sequencer), so it yields and takes what was queued meanwhile,
+// again as long as the queue keeps growing (at most maxGatherYields times)
+// and the batch is not full. Every append of a batch shares one checkpoint
+// signature and one store commit, so a larger batch costs each of them
+// less. A lone append (one writer) is never held back.
+func (l *Log) gather(batch *[]*appendReq) {
+	for range maxGatherYields {
+		n := len(*batch)
+		if n >= l.cfg.MaxBatch || int64(2*n) >= l.inflight.Load() {
+			return
+		}
+		runtime.Gosched()
+		l.fill(batch)
+		if len(*batch) == n {
+			return
+		}
 	}
 }
 
