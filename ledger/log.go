@@ -386,17 +386,55 @@ func (l *Log) release(j publishJob) {
 	if err != nil {
 		l.logger.Error("ledger: append batch failed", "entries", len(batch), "error", err)
 	}
+	var (
+		proofs   [][]merkle.Hash
+		firstNew uint64
+	)
+	if err == nil && res.Proofs == nil {
+		proofs, firstNew = l.batchProofs(res)
+	}
 	for i, r := range batch {
 		if err != nil {
 			r.err = err
 		} else {
 			r.index, r.existed, r.size, r.checkpoint = res.Indices[i], res.Existed[i], res.Head.Size, res.Checkpoint
-			if res.Proofs != nil {
+			switch {
+			case res.Proofs != nil:
 				r.proof = res.Proofs[i]
+			case proofs != nil && r.index >= firstNew && r.index < res.Head.Size:
+				r.proof = proofs[r.index-firstNew]
 			}
 		}
 		close(r.ready)
 	}
+}
+
+// batchProofs builds the inclusion proofs of the leaves a committed batch
+// added, which are the last ones of its tree, in one call if the store is
+// a BatchProver: proofs[i] is the proof of leaf firstNew+i. It returns nil
+// when it cannot (the callers then ask the store for their proof each, and
+// see its error if it fails again).
+func (l *Log) batchProofs(res AddResult) (proofs [][]merkle.Hash, firstNew uint64) {
+	bp, ok := l.store.(BatchProver)
+	if !ok {
+		return nil, 0
+	}
+	var added uint64
+	for _, existed := range res.Existed {
+		if !existed {
+			added++
+		}
+	}
+	if added == 0 || added > res.Head.Size {
+		return nil, 0
+	}
+	firstNew = res.Head.Size - added
+	proofs, err := bp.InclusionProofs(context.Background(), firstNew, added, res.Head.Size)
+	if err != nil || uint64(len(proofs)) != added {
+		l.logger.Warn("ledger: building a batch's inclusion proofs failed; each caller asks for its own", "entries", added, "error", err)
+		return nil, 0
+	}
+	return proofs, firstNew
 }
 
 // sign signs the tree head the store is about to commit. It refuses a head
