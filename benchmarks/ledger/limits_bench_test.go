@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -63,34 +64,52 @@ func BenchmarkRawPebble(b *testing.B) {
 		db, err := pebble.Open(b.TempDir(), opts)
 		fatalIf(b, err)
 		defer db.Close()
-		value := make([]byte, leafSize)
-		for i := range value {
-			value[i] = byte(i * 7)
-		}
-		var key [9]byte
-		key[0] = 'e'
-		lat := make([]time.Duration, 0, b.N/rawBatch+1)
 		b.SetBytes(leafSize)
 		b.ResetTimer()
 		start := time.Now()
-		for i := 0; i < b.N; {
-			t0 := time.Now()
-			batch := db.NewBatch()
-			for n := 0; n < rawBatch && i < b.N; n, i = n+1, i+1 {
-				// Each value differs, as leaves do, so that the WAL and
-				// tables do not compress better than a log's would.
-				binary.BigEndian.PutUint64(key[1:], uint64(i))
-				binary.BigEndian.PutUint64(value, uint64(i))
-				fatalIf(b, batch.Set(key[:], value, nil))
-			}
-			fatalIf(b, batch.Commit(pebble.Sync))
-			fatalIf(b, batch.Close())
-			lat = append(lat, time.Since(t0))
-		}
+		lat, err := writeRaw(db, b.N, rawBatch)
 		elapsed := time.Since(start)
 		b.StopTimer()
+		fatalIf(b, err)
 		reportRate(b, elapsed, lat)
 	})
+}
+
+// writeRaw writes n values of leafSize bytes under rawKey(0..n-1) into db,
+// batch to a Pebble batch, each committed with pebble.Sync, and returns
+// the latency of each commit.
+func writeRaw(db *pebble.DB, n, batch int) ([]time.Duration, error) {
+	value := make([]byte, leafSize)
+	for i := range value {
+		value[i] = byte(i * 7)
+	}
+	lat := make([]time.Duration, 0, n/batch+1)
+	for i := 0; i < n; {
+		t0 := time.Now()
+		bt := db.NewBatch()
+		for k := 0; k < batch && i < n; k, i = k+1, i+1 {
+			// Each value differs, as leaves do, so that the WAL and
+			// tables do not compress better than a log's would.
+			binary.BigEndian.PutUint64(value, uint64(i))
+			if err := bt.Set(rawKey(uint64(i)), value, nil); err != nil {
+				bt.Close()
+				return nil, err
+			}
+		}
+		if err := errors.Join(bt.Commit(pebble.Sync), bt.Close()); err != nil {
+			return nil, err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	return lat, nil
+}
+
+// rawKey is 'e' || i (8 bytes big-endian), the shape of a log's leaf key.
+func rawKey(i uint64) []byte {
+	var key [9]byte
+	key[0] = 'e'
+	binary.BigEndian.PutUint64(key[1:], i)
+	return key[:]
 }
 
 // BenchmarkHashLeaf hashes 1 KiB leaves with merkle.HashLeaf from
