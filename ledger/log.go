@@ -73,6 +73,9 @@ type Log struct {
 	quit, done chan struct{}
 	closeOnce  sync.Once
 	closed     atomic.Bool
+	// inflight counts the Appends between their entry and their return,
+	// a hint for batching (see gather).
+	inflight atomic.Int64
 }
 
 // appendReq is one Append waiting for its batch. The sequencer sets the
@@ -179,6 +182,8 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 		return nil, ErrClosed
 	}
 	start := time.Now()
+	l.inflight.Add(1)
+	defer l.inflight.Add(-1)
 	data, err := e.MarshalBinary()
 	if err != nil {
 		return nil, err
@@ -285,13 +290,7 @@ func (l *Log) sequence() {
 		}
 		l.metrics.queueDepth.Record(context.Background(), int64(len(l.queue)+1))
 		l.fill(&batch)
-		if len(batch) < l.cfg.MaxBatch && len(batch) > 1 {
-			// Several appends arrived together: others are likely on their
-			// way. Yield once so that runnable callers can queue and join
-			// this batch, which shares one checkpoint signature and commit.
-			runtime.Gosched()
-			l.fill(&batch)
-		}
+		l.gather(&batch)
 		published <- l.commit(batch)
 	}
 }
@@ -314,6 +313,31 @@ func (l *Log) publish(jobs <-chan publishJob) {
 	defer close(l.done)
 	for j := range jobs {
 		l.release(j)
+	}
+}
+
+// maxGatherYields bounds the yields of gather for one batch.
+const maxGatherYields = 16
+
+// gather lets appends on their way join batch. While fewer than half of
+// the Appends in progress are in it, others are likely runnable but not
+// yet queued (on two cores, callers just released compete for the CPU
+// with the sequencer), so it yields and takes what was queued meanwhile,
+// again as long as the queue keeps growing (at most maxGatherYields times)
+// and the batch is not full. Every append of a batch shares one checkpoint
+// signature and one store commit, so a larger batch costs each of them
+// less. A lone append (one writer) is never held back.
+func (l *Log) gather(batch *[]*appendReq) {
+	for range maxGatherYields {
+		n := len(*batch)
+		if n >= l.cfg.MaxBatch || int64(2*n) >= l.inflight.Load() {
+			return
+		}
+		runtime.Gosched()
+		l.fill(batch)
+		if len(*batch) == n {
+			return
+		}
 	}
 }
 
@@ -362,17 +386,55 @@ func (l *Log) release(j publishJob) {
 	if err != nil {
 		l.logger.Error("ledger: append batch failed", "entries", len(batch), "error", err)
 	}
+	var (
+		proofs   [][]merkle.Hash
+		firstNew uint64
+	)
+	if err == nil && res.Proofs == nil {
+		proofs, firstNew = l.batchProofs(res)
+	}
 	for i, r := range batch {
 		if err != nil {
 			r.err = err
 		} else {
 			r.index, r.existed, r.size, r.checkpoint = res.Indices[i], res.Existed[i], res.Head.Size, res.Checkpoint
-			if res.Proofs != nil {
+			switch {
+			case res.Proofs != nil:
 				r.proof = res.Proofs[i]
+			case proofs != nil && r.index >= firstNew && r.index < res.Head.Size:
+				r.proof = proofs[r.index-firstNew]
 			}
 		}
 		close(r.ready)
 	}
+}
+
+// batchProofs builds the inclusion proofs of the leaves a committed batch
+// added, which are the last ones of its tree, in one call if the store is
+// a BatchProver: proofs[i] is the proof of leaf firstNew+i. It returns nil
+// when it cannot (the callers then ask the store for their proof each, and
+// see its error if it fails again).
+func (l *Log) batchProofs(res AddResult) (proofs [][]merkle.Hash, firstNew uint64) {
+	bp, ok := l.store.(BatchProver)
+	if !ok {
+		return nil, 0
+	}
+	var added uint64
+	for _, existed := range res.Existed {
+		if !existed {
+			added++
+		}
+	}
+	if added == 0 || added > res.Head.Size {
+		return nil, 0
+	}
+	firstNew = res.Head.Size - added
+	proofs, err := bp.InclusionProofs(context.Background(), firstNew, added, res.Head.Size)
+	if err != nil || uint64(len(proofs)) != added {
+		l.logger.Warn("ledger: building a batch's inclusion proofs failed; each caller asks for its own", "entries", added, "error", err)
+		return nil, 0
+	}
+	return proofs, firstNew
 }
 
 // sign signs the tree head the store is about to commit. It refuses a head

@@ -37,6 +37,20 @@ type Prechecker interface {
 	Precheck(ctx context.Context, leafHash merkle.Hash) (index uint64, found bool, size uint64, err error)
 }
 
+// BatchProver is implemented by stores that build the inclusion proofs of
+// consecutive leaves in one call. The Log uses it to build the receipts of
+// a committed batch at once, in its publisher goroutine, rather than with
+// one [Store.InclusionProof] call per appending caller.
+type BatchProver interface {
+	// InclusionProofs returns the inclusion proofs of the count leaves
+	// [first, first+count) in the tree of the given size: proofs[i] MUST
+	// equal what InclusionProof(ctx, first+i, size) returns. It fails as
+	// InclusionProof does for a size beyond the latest checkpoint or a
+	// leaf not below size. The caller may keep the proofs; appending to
+	// one MUST NOT change another.
+	InclusionProofs(ctx context.Context, first, count, size uint64) ([][]merkle.Hash, error)
+}
+
 // TreeHead is an unsigned tree state: a size and the root hash over the
 // first Size leaves.
 type TreeHead struct {

@@ -15,6 +15,11 @@
 // cosign over HTTP on 127.0.0.1 before receipts are released
 // (BenchmarkAppendWitnessed).
 //
+// It also measures the limits issue 12 compares appends with, in the same
+// run: durable 1 KiB writes straight into Pebble in synced batches of 256,
+// with pebblestore's options (BenchmarkRawPebble), and SHA-256 leaf hashing
+// of 1 KiB leaves from GOMAXPROCS goroutines (BenchmarkHashLeaf).
+//
 // The package holds benchmarks and their smoke tests only; see the test
 // files.
 package ledger

@@ -2,8 +2,10 @@ package ledger_test
 
 import (
 	"context"
+	"encoding/binary"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/healthledger/healthledger/benchmarks/ledger/loadgen"
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/healthledger/healthledger/merkle"
@@ -89,4 +91,22 @@ func TestProofAndVerifySmoke(t *testing.T) {
 			require.ErrorIs(t, err, ledger.ErrInvalidProof)
 		})
 	}
+}
+
+func TestLimitsSmoke(t *testing.T) {
+	opts := rawPebbleOptions()
+	defer opts.Cache.Unref()
+	db, err := pebble.Open(t.TempDir(), opts)
+	require.NoError(t, err)
+	defer db.Close()
+	lat, err := writeRaw(db, 600, rawBatch)
+	require.NoError(t, err)
+	require.Len(t, lat, 3, "600 writes in batches of 256")
+	v, closer, err := db.Get(rawKey(599))
+	require.NoError(t, err)
+	require.Len(t, v, leafSize)
+	require.EqualValues(t, 599, binary.BigEndian.Uint64(v))
+	require.NoError(t, closer.Close())
+	_, _, err = db.Get(rawKey(600))
+	require.ErrorIs(t, err, pebble.ErrNotFound)
 }

@@ -72,11 +72,22 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 		b.failNext = nil
 		return err
 	}
-	for _, l := range c.Leaves {
-		if l.Index != uint64(len(b.leaves)) {
-			return fmt.Errorf("memstore: leaf index %d, expected %d", l.Index, len(b.leaves))
+	for i, l := range c.Leaves {
+		if l.Index != uint64(len(b.leaves))+uint64(i) {
+			return fmt.Errorf("memstore: leaf index %d, expected %d", l.Index, uint64(len(b.leaves))+uint64(i))
 		}
-		b.leaves = append(b.leaves, append([]byte(nil), l.Data...))
+	}
+	// One copy of all the batch's leaves: the store keeps none of the
+	// caller's slices, and pays one allocation per commit, not per leaf.
+	n := 0
+	for _, l := range c.Leaves {
+		n += len(l.Data)
+	}
+	arena := make([]byte, 0, n)
+	for _, l := range c.Leaves {
+		start := len(arena)
+		arena = append(arena, l.Data...)
+		b.leaves = append(b.leaves, arena[start:len(arena):len(arena)])
 		b.index[l.Hash] = l.Index
 		b.subjects[l.Subject] = append(b.subjects[l.Subject], l.Index)
 		if l.Payload != nil {

@@ -360,3 +360,32 @@ func TestLogConcurrentAppendsWithFailures(t *testing.T) {
 	}
 	require.NoError(t, st.Check(ctx, k.v))
 }
+
+// TestCommitWithAGapChangesNothing hands the backend a commit whose second
+// leaf does not follow the first: it must fail before storing either.
+func TestCommitWithAGapChangesNothing(t *testing.T) {
+	b := New().b
+	leaf := func(i uint64) tilestore.IndexedLeaf {
+		data := []byte(fmt.Sprint("leaf ", i))
+		return tilestore.IndexedLeaf{Index: i, Leaf: ledger.Leaf{Data: data, Hash: merkle.HashLeaf(data)}}
+	}
+	err := b.Commit(context.Background(), &tilestore.Commit{Leaves: []tilestore.IndexedLeaf{leaf(0), leaf(2)}})
+	require.Error(t, err)
+	require.Empty(t, b.leaves)
+	require.Empty(t, b.index)
+	_, err = b.ReadIndex(context.Background(), leaf(0).Hash)
+	require.ErrorIs(t, err, ledger.ErrNotFound)
+}
+
+// TestStoredLeavesAreCopies checks that the store keeps its own copy of
+// each leaf, not the caller's slice.
+func TestStoredLeavesAreCopies(t *testing.T) {
+	b := New().b
+	data := []byte("leaf 0")
+	l := tilestore.IndexedLeaf{Leaf: ledger.Leaf{Data: data, Hash: merkle.HashLeaf(data)}}
+	require.NoError(t, b.Commit(context.Background(), &tilestore.Commit{Leaves: []tilestore.IndexedLeaf{l}}))
+	data[0] = 'X'
+	got, err := b.ReadLeaf(context.Background(), 0)
+	require.NoError(t, err)
+	require.Equal(t, []byte("leaf 0"), got)
+}

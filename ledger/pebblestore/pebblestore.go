@@ -131,6 +131,8 @@
 package pebblestore
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -138,6 +140,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -326,6 +329,66 @@ type backend struct {
 	health *health
 }
 
+// setLeaves adds the keys of the leaves to batch in key order: the leaves,
+// their payloads, then their hash and subject index records, each sorted.
+// Pebble inserts a batch into its memtable (a skiplist) in batch order and
+// starts the search for each key at the place of the previous one, so
+// keys in order are cheaper to insert than keys interleaved by leaf.
+func setLeaves(batch *pebble.Batch, leaves []tilestore.IndexedLeaf) error {
+	var key [1 + 32 + 8]byte
+	var idx [8]byte
+	for _, l := range leaves {
+		if err := batch.Set(putIndexKey(key[:], prefixLeaf, l.Index), l.Data, nil); err != nil {
+			return err
+		}
+	}
+	for _, l := range leaves {
+		if l.Payload == nil {
+			continue
+		}
+		if err := batch.Set(putIndexKey(key[:], prefixPayload, l.Index), l.Payload, nil); err != nil {
+			return err
+		}
+	}
+	order := make([]int32, len(leaves))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(leaves[a].Hash[:], leaves[b].Hash[:]) })
+	for _, i := range order {
+		l := &leaves[i]
+		key[0] = prefixHash
+		copy(key[1:], l.Hash[:])
+		binary.BigEndian.PutUint64(idx[:], l.Index)
+		if err := batch.Set(key[:1+merkle.HashSize], idx[:], nil); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := bytes.Compare(leaves[a].Subject[:], leaves[b].Subject[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(leaves[a].Index, leaves[b].Index)
+	})
+	for _, i := range order {
+		l := &leaves[i]
+		key[0] = prefixSubject
+		copy(key[1:], l.Subject[:])
+		binary.BigEndian.PutUint64(key[33:], l.Index)
+		if err := batch.Set(key[:], nil, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putIndexKey writes prefix || index (8 bytes BE) into buf and returns it.
+func putIndexKey(buf []byte, prefix byte, index uint64) []byte {
+	buf[0] = prefix
+	binary.BigEndian.PutUint64(buf[1:9], index)
+	return buf[:9]
+}
+
 func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 	// A store Pebble reported corrupt or failed takes no more writes.
 	if err := b.health.err(); err != nil {
@@ -338,21 +401,8 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 	}
 	batch := b.db.NewBatch()
 	defer batch.Close()
-	var idx [8]byte
-	for _, l := range c.Leaves {
-		binary.BigEndian.PutUint64(idx[:], l.Index)
-		if err := errors.Join(
-			batch.Set(leafKey(l.Index), l.Data, nil),
-			batch.Set(hashKey(l.Hash), idx[:], nil),
-			batch.Set(subjectKey(l.Subject, l.Index), nil, nil),
-		); err != nil {
-			return err
-		}
-		if l.Payload != nil {
-			if err := batch.Set(indexKey(prefixPayload, l.Index), l.Payload, nil); err != nil {
-				return err
-			}
-		}
+	if err := setLeaves(batch, c.Leaves); err != nil {
+		return err
 	}
 	for _, t := range c.Tiles {
 		if err := batch.Set(tileKey(t.ID), t.Data, nil); err != nil {

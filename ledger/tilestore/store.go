@@ -72,6 +72,9 @@ type Store struct {
 	// closeMu is held shared by every read and exclusively by Close, so
 	// that the backend is never closed under a read.
 	closeMu sync.RWMutex
+	// release is closeMu.RUnlock, bound once at Open so that enter does
+	// not allocate a method value for every read.
+	release func()
 }
 
 type published struct {
@@ -80,8 +83,9 @@ type published struct {
 }
 
 var (
-	_ ledger.Store      = (*Store)(nil)
-	_ ledger.Prechecker = (*Store)(nil)
+	_ ledger.Store       = (*Store)(nil)
+	_ ledger.Prechecker  = (*Store)(nil)
+	_ ledger.BatchProver = (*Store)(nil)
 )
 
 // Open opens a Store over cfg.Backend, restoring the tree from the stored
@@ -100,6 +104,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{backend: cfg.Backend, logger: logger, cache: newTileCache(cfg.TileCacheSize)}
+	s.release = s.closeMu.RUnlock
 	head, cp, err := cfg.Backend.ReadHead(ctx)
 	switch {
 	case errors.Is(err, ledger.ErrEmptyLog):
@@ -388,6 +393,24 @@ func (s *Store) InclusionProof(ctx context.Context, index, size uint64) ([]merkl
 	return merkle.InclusionProof(index, size, s.hashReader(ctx))
 }
 
+// InclusionProofs implements ledger.BatchProver: the proofs of the leaves
+// [first, first+count) in the tree of the given size, in one pass (see
+// merkle.InclusionProofs).
+func (s *Store) InclusionProofs(ctx context.Context, first, count, size uint64) ([][]merkle.Hash, error) {
+	release, err := s.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := s.checkSize(size); err != nil {
+		return nil, err
+	}
+	if first >= size || count > size-first {
+		return nil, fmt.Errorf("%w: leaves [%d, +%d) not below size %d", ledger.ErrNotFound, first, count, size)
+	}
+	return merkle.InclusionProofs(first, count, size, s.hashReader(ctx))
+}
+
 // ConsistencyProof implements ledger.Store.
 func (s *Store) ConsistencyProof(ctx context.Context, m, n uint64) ([]merkle.Hash, error) {
 	release, err := s.enter()
@@ -469,7 +492,7 @@ func (s *Store) enter() (release func(), err error) {
 		s.closeMu.RUnlock()
 		return nil, ledger.ErrClosed
 	}
-	return s.closeMu.RUnlock, nil
+	return s.release, nil
 }
 
 func (s *Store) checkSize(size uint64) error {
