@@ -2,6 +2,7 @@ package consent
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/healthledger/healthledger/ledger"
@@ -29,12 +30,20 @@ type HistoryItem struct {
 	Custodial *CustodialProof
 	// Receipt proves the entry is in the log.
 	Receipt *ledger.Receipt
+	// Erased is set when an erasure deleted the entry's payload: Kind,
+	// Writer, Time and Receipt come from its leaf; Consent, Granted and
+	// Custodial are zero, the entry no longer counts, and Erased says
+	// which erasure deleted it.
+	Erased *ErasedEntry
 }
 
 // History lists the patient's valid grant and revocation entries in ledger
 // order, each with a receipt, replaying them exactly as the evaluator does
 // (entries that fail a check are left out, as on replay). It is what a
-// patient report lists next to AccessReport.
+// patient report lists next to AccessReport. A grant or revocation whose
+// payload was erased is listed with Erased set (if its leaf passes the
+// checks that need no payload: the writer's right to write it and its
+// signature); it was not applied.
 func (r *Registry) History(ctx context.Context, patient string) ([]HistoryItem, error) {
 	const page = 256
 	tag, err := r.SubjectTag(patient)
@@ -51,6 +60,17 @@ func (r *Registry) History(ctx context.Context, patient string) ([]HistoryItem, 
 		for _, i := range idx {
 			st.next = i + 1
 			e, err := r.cfg.Log.Entry(ctx, i)
+			var ee *ledger.ErasedError
+			if errors.As(err, &ee) {
+				rcpt, x, err := r.erasedLeaf(ctx, patient, ee, isConsentKind)
+				if err != nil {
+					return nil, err
+				}
+				if x != nil {
+					out = append(out, HistoryItem{Index: i, Kind: x.Kind, Writer: x.Writer, Time: x.Time, Receipt: rcpt, Erased: x})
+				}
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
