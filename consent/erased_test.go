@@ -138,3 +138,21 @@ func TestAccessReportAfterErasure(t *testing.T) {
 	require.Nil(t, rep[1].Erased)
 	require.Equal(t, b.Receipt.Index, rep[1].Index)
 }
+
+// TestHistoryKeepsARevocationOfAnErasedGrant: a revocation left readable
+// by an erasure of the grant it revoked is still listed (not applied).
+func TestHistoryKeepsARevocationOfAnErasedGrant(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, newVault(t))
+	id := w.submitGrant(careTeamOnly())
+	w.submitRevocation(id, w.tick())
+	w.erase(1) // the grant only
+	h, err := w.reg.History(ctx, patient)
+	require.NoError(t, err)
+	require.Len(t, h, 2)
+	require.NotNil(t, h[0].Erased)
+	require.Equal(t, KindConsentRevoked, h[1].Kind)
+	require.True(t, h[1].RevokesErased)
+	require.Equal(t, id, h[1].Consent)
+	require.Nil(t, h[1].Erased)
+}
