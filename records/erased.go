@@ -2,6 +2,7 @@ package records
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/healthledger/healthledger/consent"
@@ -59,30 +60,67 @@ func KindName(k ledger.Kind) string {
 	return fmt.Sprintf("entry of kind 0x%04x", uint16(k))
 }
 
-// verifyErasure checks that ev's erasure erased the entry e (ev's verified
-// leaf): the erasure's receipt and writer signature verify, it is a
-// ledger.KindErasure entry with a valid body, after e, and it covers e.
-func verifyErasure(ctx context.Context, ev *Event, e *ledger.Entry, v *ledger.Verifier, keys SignatureChecker) error {
-	if ev.Erasure == nil {
-		return &ErasureError{Field: "erasure"}
+// checkedErasure is the result of checking one erasure receipt: many
+// erased events share one erasure, checked once per Verify.
+type checkedErasure struct {
+	entry   *ledger.Entry
+	erasure *ledger.Erasure
+	err     error
+}
+
+// erasureKey identifies a receipt by all its bytes: index, leaf, proof and
+// checkpoint, each length-prefixed.
+func erasureKey(r *ledger.Receipt) string {
+	b := binary.BigEndian.AppendUint64(nil, r.Index)
+	b = binary.AppendUvarint(b, uint64(len(r.Leaf)))
+	b = append(b, r.Leaf...)
+	b = binary.AppendUvarint(b, uint64(len(r.Proof)))
+	for _, h := range r.Proof {
+		b = append(b, h[:]...)
 	}
-	ex, err := v.VerifyReceipt(ev.Erasure)
+	return string(append(b, r.Checkpoint...))
+}
+
+// checkErasure checks an erasure receipt on its own: it verifies, its
+// entry is a KindErasure entry with a valid body, and its writer's
+// signature verifies.
+func checkErasure(ctx context.Context, r *ledger.Receipt, v *ledger.Verifier, keys SignatureChecker) checkedErasure {
+	ex, err := v.VerifyReceipt(r)
 	if err != nil {
-		return fmt.Errorf("%w: erasure: %w", ErrInvalidProof, err)
+		return checkedErasure{err: fmt.Errorf("%w: erasure: %w", ErrInvalidProof, err)}
 	}
 	x, err := ledger.ParseErasure(ex)
 	if err != nil {
+		return checkedErasure{err: &ErasureError{Field: "erasure"}}
+	}
+	if err := checkLeafSignature(ctx, r.Leaf, keys); err != nil {
+		return checkedErasure{err: err}
+	}
+	return checkedErasure{entry: ex, erasure: x}
+}
+
+// verifyErasure checks that ev's erasure erased the entry e (ev's verified
+// leaf): the erasure's receipt and writer signature verify, it is a
+// ledger.KindErasure entry with a valid body, after e, and it covers e.
+// seen caches the check of each erasure receipt within one Verify.
+func verifyErasure(ctx context.Context, ev *Event, e *ledger.Entry, v *ledger.Verifier, keys SignatureChecker, seen map[string]checkedErasure) error {
+	if ev.Erasure == nil {
 		return &ErasureError{Field: "erasure"}
 	}
-	if err := checkLeafSignature(ctx, ev.Erasure.Leaf, keys); err != nil {
-		return err
+	key := erasureKey(ev.Erasure)
+	c, ok := seen[key]
+	if !ok {
+		c = checkErasure(ctx, ev.Erasure, v, keys)
+		seen[key] = c
 	}
 	switch {
+	case c.err != nil:
+		return c.err
 	case ev.Erasure.Index <= ev.Index:
 		return &ErasureError{Field: "order"}
-	case ex.Subject != e.Subject:
+	case c.entry.Subject != e.Subject:
 		return &ErasureError{Field: "subject"}
-	case !x.Covers(ex, e, ev.Index):
+	case !c.erasure.Covers(c.entry, e, ev.Index):
 		return &ErasureError{Field: "before"}
 	}
 	return nil

@@ -166,6 +166,14 @@ func TestReportShowsErasedEntries(t *testing.T) {
 		})
 	})
 
+	t.Run("the erasure's writer must be known", func(t *testing.T) {
+		grant := find(rep, EventErased) // the patient's grant, first in time
+		require.Equal(t, consent.KindConsentGranted, rep.Events[grant].ErasedKind)
+		keys := KeyRing{r.patient.DID(): r.keys[r.patient.DID()]}
+		res := rep.Verify(ctx, r.verifier, keys)
+		require.ErrorIs(t, res[grant].Err, ErrUnknownWriter, "the grant's leaf verifies, the EHR's erasure does not")
+	})
+
 	t.Run("the page shows each erased row with its proof status", func(t *testing.T) {
 		var buf bytes.Buffer
 		require.NoError(t, rep.WriteHTML(&buf, res))

@@ -299,9 +299,10 @@ func (r *Report) Verify(ctx context.Context, v *ledger.Verifier, keys SignatureC
 		}
 	}
 	out := make([]Verification, len(r.Events))
+	erasures := map[string]checkedErasure{}
 	for i := range r.Events {
 		ev := &r.Events[i]
-		out[i] = Verification{Index: ev.Index, ContentBound: ev.ContentBound(), Err: r.verifyEvent(ctx, ev, v, keys, decisions)}
+		out[i] = Verification{Index: ev.Index, ContentBound: ev.ContentBound(), Err: r.verifyEvent(ctx, ev, v, keys, decisions, erasures)}
 	}
 	return out
 }
@@ -314,7 +315,7 @@ var eventKinds = map[EventType]ledger.Kind{
 	EventCustodialRevoke: consent.KindCustodialRevoked,
 }
 
-func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier, keys SignatureChecker, decisions map[uint64]bool) error {
+func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier, keys SignatureChecker, decisions map[uint64]bool, erasures map[string]checkedErasure) error {
 	if ev.Receipt == nil {
 		return fmt.Errorf("%w: no receipt", ErrInvalidProof)
 	}
@@ -342,7 +343,7 @@ func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier,
 	var c ledger.Digest
 	switch {
 	case ev.Type == EventErased:
-		return verifyErasure(ctx, ev, e, v, keys)
+		return verifyErasure(ctx, ev, e, v, keys, erasures)
 	case ev.Anchor != nil:
 		if ev.Anchor.Patient != r.Patient {
 			return &MismatchError{Field: "patient"}
