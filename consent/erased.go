@@ -105,8 +105,10 @@ func (st *patientState) skipErased(err error) {
 // caller replays the patient from the start, so that a Registry that
 // loaded the patient before the erasure ends in the state a fresh replay
 // gives. An erasure deletes every payload of the tag below its bound, so
-// it is enough to look at the first applied entry; a KindErasure entry
-// that erased nothing (anyone can append one) costs one read.
+// it is enough to look at the first applied entry. If it is still there
+// (Log.Erase had appended the erasure and not yet deleted, or a
+// KindErasure entry that erases nothing: anyone can append one), the
+// erasure stays pending and the next scan looks again (settleErasure).
 func (r *Registry) erasedApplied(ctx context.Context, st *patientState, e *ledger.Entry, index uint64) (bool, error) {
 	if st.first == 0 {
 		return false, nil
@@ -115,7 +117,15 @@ func (r *Registry) erasedApplied(ctx context.Context, st *patientState, e *ledge
 	if err != nil || st.first-1 >= min(x.Before, index) {
 		return false, nil
 	}
-	_, err = r.cfg.Log.Entry(ctx, st.first-1)
+	stale, err := r.firstErased(ctx, st)
+	st.erasurePending = err == nil && !stale
+	return stale, err
+}
+
+// firstErased reports whether the payload of st's first applied entry
+// is erased.
+func (r *Registry) firstErased(ctx context.Context, st *patientState) (bool, error) {
+	_, err := r.cfg.Log.Entry(ctx, st.first-1)
 	switch {
 	case errors.Is(err, ledger.ErrErased):
 		return true, nil
@@ -123,6 +133,22 @@ func (r *Registry) erasedApplied(ctx context.Context, st *patientState, e *ledge
 		return false, err
 	}
 	return false, nil
+}
+
+// settleErasure looks again, before a scan, at an erasure seen while its
+// payloads were still there: if they are gone now, st is reset to replay
+// the patient from the start. An erasure entry that erased nothing keeps
+// costing one read per scan of the patient.
+func (r *Registry) settleErasure(ctx context.Context, st *patientState) error {
+	if !st.erasurePending || st.first == 0 {
+		return nil
+	}
+	stale, err := r.firstErased(ctx, st)
+	if err != nil || !stale {
+		return err
+	}
+	*st = patientState{trackErased: st.trackErased}
+	return nil
 }
 
 // consentErased returns, for a replay that tracked erased entries, an

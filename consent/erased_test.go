@@ -156,3 +156,32 @@ func TestHistoryKeepsARevocationOfAnErasedGrant(t *testing.T) {
 	require.Equal(t, id, h[1].Consent)
 	require.Nil(t, h[1].Erased)
 }
+
+// TestSyncDuringAnErasure: a registry that scans between Log.Erase's
+// append of the erasure and its deletion of the payloads (simulated by
+// appending the erasure entry first, then calling Log.Erase with it, which
+// finds it and deletes) drops the grant on the next Sync.
+func TestSyncDuringAnErasure(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, newVault(t))
+	w.submitGrant(careTeamOnly())
+	req := w.request()
+	tag, err := w.reg.SubjectTag(patient)
+	require.NoError(t, err)
+	ex, err := ledger.NewErasureEntry(tag, w.size(), "retention rule R-7", w.ehr.did, w.tick())
+	require.NoError(t, err)
+	require.NoError(t, w.ehr.SignEntry(ex))
+	_, err = w.log.Append(ctx, ex) // recorded, nothing deleted yet
+	require.NoError(t, err)
+	require.NoError(t, w.reg.Sync(ctx, patient))
+	d, err := w.reg.Decide(&req)
+	require.NoError(t, err)
+	require.True(t, d.Allowed, "the payloads are still there")
+
+	_, err = w.log.Erase(ctx, ex) // now deleted
+	require.NoError(t, err)
+	require.NoError(t, w.reg.Sync(ctx, patient))
+	d, err = w.reg.Decide(&req)
+	require.NoError(t, err)
+	require.False(t, d.Allowed, "the grant is gone once its payload is")
+}

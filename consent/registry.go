@@ -164,6 +164,10 @@ type patientState struct {
 	// erased (Reevaluate's replay).
 	trackErased bool
 	erased      []*ledger.ErasedError
+	// erasurePending is set when an erasure entry covered applied entries
+	// whose payloads were still there (Log.Erase appends the erasure
+	// before it deletes): the next scan looks again.
+	erasurePending bool
 }
 
 type grant struct {
@@ -446,6 +450,9 @@ func (r *Registry) scan(ctx context.Context, patient string, st *patientState, b
 	const page = 256
 	tag, err := r.SubjectTag(patient)
 	if err != nil {
+		return err
+	}
+	if err := r.settleErasure(ctx, st); err != nil {
 		return err
 	}
 pages:
