@@ -2,7 +2,6 @@ package consent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 
@@ -197,8 +196,7 @@ func (r *Registry) AccessReport(ctx context.Context, patient string) ([]AccessRe
 		for _, i := range idx {
 			start = i + 1
 			e, err := r.cfg.Log.Entry(ctx, i)
-			var ee *ledger.ErasedError
-			if errors.As(err, &ee) {
+			if ee := asErased(err); ee != nil {
 				rcpt, x, err := r.erasedLeaf(ctx, patient, ee, func(k ledger.Kind) bool { return k == KindAccessDecided })
 				if err != nil {
 					return nil, err

@@ -91,6 +91,20 @@ func (r *Registry) checkErasedLeaf(ctx context.Context, patient string, e *ledge
 	return r.cfg.Checker.CheckSignature(ctx, e.Writer, msg, e.Signature, e.Time)
 }
 
+// asErased returns the *ledger.ErasedError that err wraps, or nil. The
+// target variable is declared after the nil check, so that a loop over
+// entries allocates only for errors.
+func asErased(err error) *ledger.ErasedError {
+	if err == nil {
+		return nil
+	}
+	var ee *ledger.ErasedError
+	if !errors.As(err, &ee) {
+		return nil
+	}
+	return ee
+}
+
 // skipErased records, on a replay that tracks them, an erased entry the
 // replay skipped.
 func (st *patientState) skipErased(err error) {

@@ -67,8 +67,7 @@ func (r *Registry) History(ctx context.Context, patient string) ([]HistoryItem, 
 		for _, i := range idx {
 			st.next = i + 1
 			e, err := r.cfg.Log.Entry(ctx, i)
-			var ee *ledger.ErasedError
-			if errors.As(err, &ee) {
+			if ee := asErased(err); ee != nil {
 				rcpt, x, err := r.erasedLeaf(ctx, patient, ee, isConsentKind)
 				if err != nil {
 					return nil, err

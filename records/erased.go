@@ -3,11 +3,22 @@ package records
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/healthledger/healthledger/consent"
 	"github.com/healthledger/healthledger/ledger"
 )
+
+// asErased returns the *ledger.ErasedError that err (not nil) wraps, or
+// nil; a function of its own so that only errors allocate the target.
+func asErased(err error) *ledger.ErasedError {
+	var ee *ledger.ErasedError
+	if !errors.As(err, &ee) {
+		return nil
+	}
+	return ee
+}
 
 // erasedEvent is the EventErased of the entry at index, from what consent
 // reports of it.

@@ -2,7 +2,6 @@ package records
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -206,11 +205,10 @@ func (s *Service) recordEvents(ctx context.Context, patient string, rep *Report)
 
 func (s *Service) recordEvent(ctx context.Context, patient string, i uint64) (Event, bool, error) {
 	e, err := s.cfg.Log.Entry(ctx, i)
-	var ee *ledger.ErasedError
-	if errors.As(err, &ee) {
-		return s.erasedRecordEvent(ctx, ee)
-	}
 	if err != nil {
+		if ee := asErased(err); ee != nil {
+			return s.erasedRecordEvent(ctx, ee)
+		}
 		return Event{}, false, err
 	}
 	if e.Kind != ledger.KindRecordAnchored && e.Kind != ledger.KindRecordAccessed {
