@@ -44,11 +44,11 @@ type ErasedEntry struct {
 	Erasure *ledger.Receipt
 }
 
-// erasedLeaf returns the receipt of the erased entry of ee, what remains
-// of it, and whether it is one the caller lists: of a kind want accepts,
+// erasedLeaf returns the receipt of the erased entry of ee and what
+// remains of it, if it is one the caller lists: of a kind want accepts,
 // under the patient's tag, and passing the checks its leaf allows.
-// Entries that fail them are left out as unreadable entries that fail
-// their checks are: anyone can append under a tag.
+// Otherwise the ErasedEntry is nil: such entries are left out, as readable
+// entries that fail their checks are (anyone can append under a tag).
 func (r *Registry) erasedLeaf(ctx context.Context, patient string, ee *ledger.ErasedError, want func(ledger.Kind) bool) (*ledger.Receipt, *ErasedEntry, error) {
 	rcpt, err := r.cfg.Log.Receipt(ctx, ee.Index)
 	if err != nil {
