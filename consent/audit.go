@@ -92,7 +92,11 @@ type Reevaluation struct {
 // when the decision was made (the grant and revocation entries below the
 // record's ConsentState), decides the recorded request again and compares.
 // A different answer is an error wrapping ErrDecisionMismatch, returned
-// with both decisions.
+// with both decisions. If a grant or revocation below ConsentState was
+// erased after the decision (by an erasure entry at a higher index), the
+// consents it used cannot be rebuilt: the error wraps ErrConsentErased
+// and that entry's *ledger.ErasedError, and the Reevaluation holds the
+// record only. An erased access entry fails with its *ledger.ErasedError.
 func (r *Registry) Reevaluate(ctx context.Context, index uint64) (*Reevaluation, error) {
 	e, err := r.cfg.Log.Entry(ctx, index)
 	if err != nil {
@@ -105,11 +109,15 @@ func (r *Registry) Reevaluate(ctx context.Context, index uint64) (*Reevaluation,
 	if rec.ConsentState > index {
 		return nil, invalid("consentState", ErrMalformed)
 	}
-	ev, err := r.Replay(ctx, rec.Request.Patient, rec.ConsentState)
+	st := &patientState{trackErased: true}
+	ev, err := r.replay(ctx, rec.Request.Patient, st, rec.ConsentState)
 	if err != nil {
 		return nil, err
 	}
 	re := &Reevaluation{Index: index, Recorder: e.Writer, Record: rec}
+	if err := r.consentErased(ctx, rec.Request.Patient, st, index); err != nil {
+		return re, err
+	}
 	if err := ev.DecideInto(&rec.Request, &re.Recomputed); err != nil {
 		return re, err
 	}
@@ -161,11 +169,18 @@ type AccessReportItem struct {
 	// Receipt proves the entry is in the log; verify it with a
 	// ledger.Verifier holding the log's key.
 	Receipt *ledger.Receipt
+	// Erased is set, and Record nil, when an erasure deleted the access
+	// entry's payload: the decision is gone, the leaf (recorder, time,
+	// signature) and Receipt remain, and Erased says which erasure.
+	Erased *ErasedEntry
 }
 
 // AccessReport lists the recorded access decisions about a patient's data,
 // in ledger order, each with a receipt against the latest checkpoint.
-// Entries under the patient's tag that do not verify are skipped.
+// Entries under the patient's tag that do not verify are skipped. An
+// access entry whose payload was erased is listed with Erased set and no
+// Record (callers must check), if its leaf is an access entry whose
+// recorder's signature verifies; erasure never makes the report fail.
 func (r *Registry) AccessReport(ctx context.Context, patient string) ([]AccessReportItem, error) {
 	const page = 256
 	tag, err := r.SubjectTag(patient)
@@ -181,6 +196,16 @@ func (r *Registry) AccessReport(ctx context.Context, patient string) ([]AccessRe
 		for _, i := range idx {
 			start = i + 1
 			e, err := r.cfg.Log.Entry(ctx, i)
+			if ee := asErased(err); ee != nil {
+				rcpt, x, err := r.erasedLeaf(ctx, patient, ee, func(k ledger.Kind) bool { return k == KindAccessDecided })
+				if err != nil {
+					return nil, err
+				}
+				if x != nil {
+					out = append(out, AccessReportItem{Index: i, Recorder: x.Writer, Receipt: rcpt, Erased: x})
+				}
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}

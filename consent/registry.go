@@ -157,6 +157,17 @@ type patientState struct {
 	// patientRevoked holds the consents the patient revoked with their
 	// own signature: no custodian may grant them again (rule C4).
 	patientRevoked map[ID]bool
+	// first is one past the index of the first applied entry (0: none),
+	// for telling whether an erasure deleted applied entries.
+	first uint64
+	// trackErased makes a replay collect the erased entries it skips in
+	// erased (Reevaluate's replay).
+	trackErased bool
+	erased      []*ledger.ErasedError
+	// erasurePending is set when an erasure entry covered applied entries
+	// whose payloads were still there (Log.Erase appends the erasure
+	// before it deletes): the next scan looks again.
+	erasurePending bool
 }
 
 type grant struct {
@@ -433,12 +444,18 @@ func (r *Registry) rebuildLocked(patient string, st *patientState) error {
 // scan applies the patient's grant and revocation entries with index
 // in [st.next, before); the caller owns st. Entries that fail a check are
 // skipped: anyone may append under a subject tag, and only valid ones count.
+// Erased entries are skipped too, and an erasure of entries st applied
+// restarts the replay from the first entry.
 func (r *Registry) scan(ctx context.Context, patient string, st *patientState, before uint64) error {
 	const page = 256
 	tag, err := r.SubjectTag(patient)
 	if err != nil {
 		return err
 	}
+	if err := r.settleErasure(ctx, st); err != nil {
+		return err
+	}
+pages:
 	for {
 		idx, err := r.cfg.Log.BySubject(ctx, tag, st.next, page)
 		if err != nil {
@@ -449,10 +466,26 @@ func (r *Registry) scan(ctx context.Context, patient string, st *patientState, b
 				return nil
 			}
 			e, err := r.cfg.Log.Entry(ctx, i)
+			if errors.Is(err, ledger.ErrErased) {
+				// An erased grant or revocation no longer counts (SPEC.md, "Erasure").
+				st.next = i + 1
+				st.skipErased(err)
+				continue
+			}
 			if err != nil {
 				return err
 			}
 			st.next = i + 1
+			if e.Kind == ledger.KindErasure {
+				stale, err := r.erasedApplied(ctx, st, e, i)
+				if err != nil {
+					return err
+				}
+				if stale {
+					*st = patientState{trackErased: st.trackErased}
+					continue pages
+				}
+			}
 			if !isConsentKind(e.Kind) {
 				continue
 			}
@@ -551,15 +584,23 @@ func (st *patientState) apply(e *ledger.Entry, g grant, index uint64) {
 		}
 		st.patientRevoked[g.id] = true
 	}
+	if st.first == 0 {
+		st.first = index + 1
+	}
 	st.state = index + 1
 }
 
 // Replay rebuilds, from the ledger alone, the evaluator of one patient as
 // it was with the patient's grant and revocation entries below index
 // before. It is what an auditor uses; it does not touch the Registry's
-// state.
+// state. Erased entries are skipped: they no longer count (SPEC.md,
+// "Erasure").
 func (r *Registry) Replay(ctx context.Context, patient string, before uint64) (*Evaluator, error) {
-	st := &patientState{}
+	return r.replay(ctx, patient, &patientState{}, before)
+}
+
+// replay is Replay into st.
+func (r *Registry) replay(ctx context.Context, patient string, st *patientState, before uint64) (*Evaluator, error) {
 	if err := r.scan(ctx, patient, st, before); err != nil {
 		return nil, err
 	}

@@ -87,8 +87,11 @@ func (c AuditConfig) withDefaults() AuditConfig {
 // PatientUpdate; PatientQuery), a break-glass access as PatientRead with
 // purposeOfUse and security label BTG, each consent decision as
 // AuthZconsent, and anchors, grants and revocations as plain R4
-// AuditEvents (BALP has no pattern for them). SPEC.md, "AuditEvent
-// export", lists every element. Each AuditEvent names its ledger index.
+// AuditEvents (BALP has no pattern for them), and an erased entry as a
+// plain R4 AuditEvent of its erasure (action D, ISO 21089 destroy) that
+// names the erased entry and says nothing of its content. SPEC.md,
+// "AuditEvent export", lists every element. Each AuditEvent names its
+// ledger index.
 func (r *Report) AuditBundle(cfg AuditConfig) ([]byte, error) {
 	cfg = cfg.withDefaults()
 	entries := make([]any, 0, len(r.Events))
@@ -111,6 +114,8 @@ func (ev *Event) auditEvent(patient string, cfg AuditConfig) obj {
 	ledgerDetail := obj{"type": "ledger-index", "valueString": strconv.FormatUint(ev.Index, 10)}
 	patientEntity := obj{"what": patientRef(patient), "type": coding(systemEntityType, "1"), "role": coding(systemObjectRole, "1")}
 	switch {
+	case ev.Type == EventErased:
+		ev.erasedAuditEvent(ae, patientEntity, ledgerDetail)
 	case ev.Access != nil:
 		ev.accessAuditEvent(ae, cfg, patientEntity, ledgerDetail)
 	case ev.Decision != nil:
@@ -331,4 +336,36 @@ func (ev *Event) custodialAgents(ae obj, patientEntity obj) {
 		agents = append(agents, obj{"who": identRef(ev.Custodial.Witness), "requestor": false, "type": concept(systemParticipation, "WIT")})
 	}
 	ae["agent"] = agents
+}
+
+// erasedAuditEvent renders an erased entry as the AuditEvent of its
+// erasure: when it happened, who recorded it, on which ground, and which
+// ledger entry's details it deleted (index, kind, time and writer, from
+// the leaf). It claims no BALP profile: PatientDelete is a RESTful delete
+// of a FHIR resource by a client, and an erasure deletes no resource and
+// involves no client; it names no resource either (the erased statement
+// named it, and it is gone). See SPEC.md, "AuditEvent export".
+func (ev *Event) erasedAuditEvent(ae obj, patientEntity, ledgerDetail obj) {
+	ae["type"] = coding(systemDCM, "110100")
+	ae["subtype"] = []any{coding(systemLifecycle, "destroy"), coding(systemHealthledger, "erasure")}
+	ae["action"] = "D"
+	ae["outcome"] = "0"
+	details := []any{ledgerDetail,
+		obj{"type": "erased-kind", "valueString": KindName(ev.ErasedKind)},
+		obj{"type": "erased-entry-time", "valueString": ev.Time.UTC().Format(time.RFC3339Nano)},
+		obj{"type": "erased-entry-writer", "valueString": ev.Writer}}
+	if x, ex := ev.erasure(); x != nil {
+		ae["recorded"] = ex.Time.UTC().Format(time.RFC3339Nano)
+		ae["source"].(obj)["observer"] = identRef(ex.Writer)
+		ae["agent"] = []any{obj{"who": identRef(ex.Writer), "requestor": true, "type": concept(systemParticipation, "AUT")}}
+		details = append(details,
+			obj{"type": "erased-by", "valueString": strconv.FormatUint(ev.Erasure.Index, 10)},
+			obj{"type": "erasure-ground", "valueString": x.Ground})
+	} else {
+		// Without the erasure's leaf only the erased entry's writer is known.
+		ae["agent"] = []any{obj{"who": identRef(ev.Writer), "requestor": false, "type": concept(systemParticipation, "AUT")}}
+	}
+	entry := obj{"type": coding(systemEntityType, "2"), "what": identRef("urn:healthledger:entry:" + strconv.FormatUint(ev.Index, 10)),
+		"detail": details}
+	ae["entity"] = []any{patientEntity, entry}
 }

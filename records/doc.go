@@ -38,7 +38,11 @@
 // [Event.OnBehalf]); [Report.Verify] checks each with only public
 // keys; the report renders as JSON ([Report.MarshalJSON]), as a FHIR
 // Bundle of AuditEvents ([Report.AuditBundle], IHE BALP) and as a
-// self-contained HTML page ([Report.WriteHTML]).
+// self-contained HTML page ([Report.WriteHTML]). An entry whose details
+// were erased (ledger.Log.Erase) stays in the report as an [EventErased]
+// with its leaf's kind, time and writer and the erasure's receipt;
+// [Report.Verify] checks that the erasure really covers it (SPEC.md,
+// "Erased entries").
 //
 // # Threat model
 //

@@ -34,7 +34,28 @@ var (
 	ErrInvalidConfig = errors.New("records: invalid config")
 	// ErrMalformed reports a payload or statement that does not decode.
 	ErrMalformed = errors.New("records: malformed statement")
+	// ErrNotErased reports an erased event whose erasure does not erase
+	// the entry shown; see [*ErasureError].
+	ErrNotErased = errors.New("records: not erased by the erasure shown")
 )
+
+// ErasureError reports why an erased event's erasure does not account for
+// the entry: Field is "erasure" (no erasure receipt, or its entry is not a
+// ledger.KindErasure entry with a valid body), "order" (the erasure entry
+// is not after the erased one: ledger.Log.Erase never erases an entry at
+// or after its own index), "subject" (another subject tag) or "before"
+// (the entry's index is not below the erasure's bound).
+type ErasureError struct {
+	// Field names what does not match.
+	Field string
+}
+
+func (e *ErasureError) Error() string {
+	return fmt.Sprintf("%v: %s", ErrNotErased, e.Field)
+}
+
+// Unwrap returns ErrNotErased.
+func (e *ErasureError) Unwrap() error { return ErrNotErased }
 
 // MismatchError reports which part of an anchored version differs from
 // what is being verified: Field is one of "resourceType", "id",

@@ -22,7 +22,8 @@ type htmlRow struct {
 	Custodial  bool // recorded by a custodian on the patient's behalf
 	UnderCust  bool // a decision that relied on such a consent
 	BreakGlass bool
-	Status     string // "verified", "verified-sealed", "failed", "unverified"
+	Erased     bool   // the entry's details were erased
+	Status     string // "verified", "verified-sealed", "verified-erased", "failed", "unverified"
 	StatusText string
 }
 
@@ -34,6 +35,7 @@ type htmlPage struct {
 	Failed     int
 	BreakGlass int
 	Custodial  int
+	Erased     int
 }
 
 var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
@@ -54,8 +56,10 @@ caption{text-align:left;font-weight:600;padding:.5rem 0}
 th,td{border:1px solid #ccc;padding:.4rem .5rem;vertical-align:top;text-align:left}
 th{background:#e9edf2}
 tr.break-glass td{background:#fff4e5}
+tr.erased td{background:#f3f3f3}
 .status-verified{color:#0b6b2b;font-weight:600}
 .status-verified-sealed{color:#0b4f6b;font-weight:600}
+.status-verified-erased{color:#0b4f6b;font-weight:600}
 .status-failed{color:#a4001d;font-weight:700}
 .status-unverified{color:#555}
 code{font-size:.85em;word-break:break-all}
@@ -69,18 +73,19 @@ code{font-size:.85em;word-break:break-all}
 <section class="summary{{if .BreakGlass}} alert{{end}}" aria-label="Summary">
 <p><strong>{{len .Rows}}</strong> events; <strong>{{.Verified}}</strong> proofs verified; <strong>{{.Failed}}</strong> failed.</p>
 {{if .BreakGlass}}<p role="alert"><strong>{{.BreakGlass}} emergency (break-glass) event(s)</strong> overrode your consent choices. They are marked below.</p>{{end}}
+{{if .Erased}}<p><strong>{{.Erased}} event(s) had their details erased</strong>, marked below: the ledger no longer holds what they said, and still proves that they existed, when, who wrote them, and which erasure deleted their details and why.</p>{{end}}
 {{if .Custodial}}<p><strong>{{.Custodial}} consent event(s) were recorded on your behalf</strong> by your care provider (a paper form, or consent you gave by voice), marked below. You can revoke such a consent, and your own signed consents always take precedence over it.</p>{{end}}
 </section>
 <table>
-<caption>Every anchored record, access, consent and decision about you, oldest first</caption>
+<caption>Every anchored record, access, consent, decision and erasure about you, oldest first</caption>
 <thead><tr><th scope="col">#</th><th scope="col">When (UTC)</th><th scope="col">Event</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Why</th><th scope="col">Outcome</th><th scope="col">Proof</th></tr></thead>
 <tbody>
-{{range .Rows}}<tr id="entry-{{.Index}}" data-index="{{.Index}}" data-status="{{.Status}}"{{if .BreakGlass}} class="break-glass"{{end}}>
-<td>{{.Index}}</td><td><time datetime="{{.Time}}">{{.Time}}</time></td><td>{{.Event}}{{if .BreakGlass}} <strong>(emergency override)</strong>{{end}}{{if .Custodial}} <strong>(recorded on your behalf)</strong>{{end}}{{if .UnderCust}} <strong>(under a consent recorded on your behalf)</strong>{{end}}</td><td><code>{{.Who}}</code></td><td>{{.What}}</td><td>{{.Why}}</td><td>{{.Outcome}}</td><td class="status-{{.Status}}">{{.StatusText}}</td>
+{{range .Rows}}<tr id="entry-{{.Index}}" data-index="{{.Index}}" data-status="{{.Status}}"{{if .BreakGlass}} class="break-glass"{{else if .Erased}} class="erased"{{end}}>
+<td>{{.Index}}</td><td><time datetime="{{.Time}}">{{.Time}}</time></td><td>{{.Event}}{{if .BreakGlass}} <strong>(emergency override)</strong>{{end}}{{if .Custodial}} <strong>(recorded on your behalf)</strong>{{end}}{{if .UnderCust}} <strong>(under a consent recorded on your behalf)</strong>{{end}}{{if .Erased}} <strong>(details erased)</strong>{{end}}</td><td><code>{{.Who}}</code></td><td>{{.What}}</td><td>{{.Why}}</td><td>{{.Outcome}}</td><td class="status-{{.Status}}">{{.StatusText}}</td>
 </tr>
 {{end}}</tbody>
 </table>
-<p class="meta">"Verified" means the entry's receipt was checked against the ledger's public key and its writer's signature against the writer's public key; for record and access events the details shown were also checked against the ledger. "Verified (details sealed)" means the details are encrypted on the ledger and were checked by the ledger's operator, not on this page.</p>
+<p class="meta">"Verified" means the entry's receipt was checked against the ledger's public key and its writer's signature against the writer's public key; for record and access events the details shown were also checked against the ledger. "Verified (details sealed)" means the details are encrypted on the ledger and were checked by the ledger's operator, not on this page. "Verified (details erased)" means the entry's receipt and signature and the erasure's receipt and signature were checked, and that the erasure covers the entry; what the entry said is no longer on the ledger.</p>
 </main>
 </body>
 </html>
@@ -106,6 +111,9 @@ func (r *Report) WriteHTML(w io.Writer, results []Verification) error {
 		case results[i].Err != nil:
 			row.Status, row.StatusText = "failed", "FAILED: "+results[i].Err.Error()
 			p.Failed++
+		case row.Erased:
+			row.Status, row.StatusText = "verified-erased", "✓ verified (details erased)"
+			p.Verified++
 		case results[i].ContentBound:
 			row.Status, row.StatusText = "verified", "✓ verified"
 			p.Verified++
@@ -119,6 +127,9 @@ func (r *Report) WriteHTML(w io.Writer, results []Verification) error {
 		if row.Custodial {
 			p.Custodial++
 		}
+		if row.Erased {
+			p.Erased++
+		}
 		p.Rows = append(p.Rows, row)
 	}
 	return pageTemplate.Execute(w, p)
@@ -127,6 +138,8 @@ func (r *Report) WriteHTML(w io.Writer, results []Verification) error {
 func (ev *Event) htmlRow() htmlRow {
 	row := htmlRow{Index: ev.Index, Time: ev.Time.UTC().Format("2006-01-02 15:04:05"), Who: ev.Writer}
 	switch {
+	case ev.Type == EventErased:
+		ev.erasedRow(&row)
 	case ev.Anchor != nil:
 		a := ev.Anchor
 		row.Event = "Record version anchored"
@@ -178,6 +191,20 @@ func (ev *Event) htmlRow() htmlRow {
 		row.Outcome = "in effect until revoked"
 	}
 	return row
+}
+
+// erasedRow fills the row of an erased entry: what its leaf says (kind,
+// time, writer) and the erasure's date, ground and index. Nothing is said
+// of the erased content.
+func (ev *Event) erasedRow(row *htmlRow) {
+	row.Erased = true
+	row.Event = "Entry erased: " + KindName(ev.ErasedKind)
+	row.What = "details erased"
+	row.Outcome = "details erased (erasure record missing)"
+	if x, ex := ev.erasure(); x != nil {
+		row.Why = "erasure ground: " + x.Ground
+		row.Outcome = fmt.Sprintf("details erased on %s UTC by ledger entry #%d", ex.Time.UTC().Format("2006-01-02 15:04"), ev.Erasure.Index)
+	}
 }
 
 // captureText says how a custodial consent was captured.

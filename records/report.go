@@ -2,7 +2,6 @@ package records
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -32,6 +31,10 @@ const (
 	// it recorded (consent.KindCustodialRevoked). A patient revoking a
 	// custodial consent is an EventConsentRevoke.
 	EventCustodialRevoke EventType = "custodial-consent-revocation"
+	// EventErased is an entry about the patient whose details an erasure
+	// deleted (ledger.Log.Erase): what its leaf still says (ErasedKind,
+	// Time, Writer), its Receipt, and the erasure's receipt (Erasure).
+	EventErased EventType = "erased"
 )
 
 // Event is one row of a patient report: one ledger entry about the
@@ -63,6 +66,12 @@ type Event struct {
 	Custodial *consent.CustodialStatement
 	// Receipt proves the entry is in the log.
 	Receipt *ledger.Receipt
+	// ErasedKind is, for EventErased, the kind of the erased entry (its
+	// leaf's; see KindName).
+	ErasedKind ledger.Kind
+	// Erasure is, for EventErased, the receipt of the erasure entry
+	// (ledger.KindErasure) that deleted the entry's details.
+	Erasure *ledger.Receipt
 }
 
 // ID is a consent ID as a string (consent.ID's String form).
@@ -98,7 +107,11 @@ type Report struct {
 // patient's tag, each with a receipt against the latest checkpoint, in
 // time order (ties by log index). Entries under the tag that do not open
 // or do not match their commitment are left out, as consent leaves out
-// entries that fail its checks: anyone can append under a tag.
+// entries that fail its checks: anyone can append under a tag. An entry
+// of one of these kinds whose details an erasure deleted is an
+// EventErased, with the erasure's receipt (consent lists erased consent
+// and decision entries after checking their writer's signature).
+// Erasure never makes the report fail.
 func (s *Service) Report(ctx context.Context, patient string) (*Report, error) {
 	rep := &Report{Patient: patient, Generated: s.cfg.Now().UTC()}
 	hist, err := s.cfg.Registry.History(ctx, patient)
@@ -106,6 +119,10 @@ func (s *Service) Report(ctx context.Context, patient string) (*Report, error) {
 		return nil, err
 	}
 	for _, h := range hist {
+		if h.Erased != nil {
+			rep.Events = append(rep.Events, erasedEvent(h.Index, h.Receipt, h.Erased))
+			continue
+		}
 		ev := Event{Index: h.Index, Type: EventConsentGrant, Time: h.Time, Writer: h.Writer, Consent: h.Consent.String(),
 			Granted: h.Granted, Receipt: h.Receipt}
 		switch h.Kind {
@@ -124,6 +141,10 @@ func (s *Service) Report(ctx context.Context, patient string) (*Report, error) {
 		return nil, err
 	}
 	for _, a := range acc {
+		if a.Erased != nil {
+			rep.Events = append(rep.Events, erasedEvent(a.Index, a.Receipt, a.Erased))
+			continue
+		}
 		ev := Event{Index: a.Index, Type: EventDecision, Time: a.Record.Request.Time, Writer: a.Recorder,
 			Decision: a.Record, Receipt: a.Receipt}
 		if a.Record.Decision.BreakGlass {
@@ -184,10 +205,10 @@ func (s *Service) recordEvents(ctx context.Context, patient string, rep *Report)
 
 func (s *Service) recordEvent(ctx context.Context, patient string, i uint64) (Event, bool, error) {
 	e, err := s.cfg.Log.Entry(ctx, i)
-	if errors.Is(err, ledger.ErrErased) {
-		return Event{}, false, nil
-	}
 	if err != nil {
+		if ee := asErased(err); ee != nil {
+			return s.erasedRecordEvent(ctx, ee)
+		}
 		return Event{}, false, err
 	}
 	if e.Kind != ledger.KindRecordAnchored && e.Kind != ledger.KindRecordAccessed {
@@ -253,19 +274,33 @@ type Verification struct {
 // Verify checks every event of the report with only public keys: the
 // log's (through v) and the writers' (through keys, for example a KeyRing).
 // It also checks that each access names a decision present in the report
-// and that every statement is about the report's patient. It returns one
-// Verification per event, in order.
+// and that every statement is about the report's patient (a decision
+// shown as erased counts as present: its own row is checked). For an
+// EventErased it checks the erased entry's leaf (receipt, kind, time,
+// writer, signature) and that the erasure shown really erased it: its
+// receipt and signature verify, it is a ledger.KindErasure entry after the
+// erased one, and it covers it (same subject tag, index below its bound);
+// otherwise the error is an *ErasureError. It returns one Verification
+// per event, in order.
 func (r *Report) Verify(ctx context.Context, v *ledger.Verifier, keys SignatureChecker) []Verification {
 	decisions := map[uint64]bool{}
 	for i := range r.Events {
-		if r.Events[i].Decision != nil {
-			decisions[r.Events[i].Index] = r.Events[i].Decision.Decision.Allowed
+		ev := &r.Events[i]
+		switch {
+		case ev.Decision != nil:
+			decisions[ev.Index] = ev.Decision.Decision.Allowed
+		case ev.Type == EventErased && ev.ErasedKind == consent.KindAccessDecided:
+			// What the decision said is gone; its own row proves that it
+			// existed and was erased, and an access is written only after
+			// an allowed decision.
+			decisions[ev.Index] = true
 		}
 	}
 	out := make([]Verification, len(r.Events))
+	erasures := map[string]checkedErasure{}
 	for i := range r.Events {
 		ev := &r.Events[i]
-		out[i] = Verification{Index: ev.Index, ContentBound: ev.ContentBound(), Err: r.verifyEvent(ctx, ev, v, keys, decisions)}
+		out[i] = Verification{Index: ev.Index, ContentBound: ev.ContentBound(), Err: r.verifyEvent(ctx, ev, v, keys, decisions, erasures)}
 	}
 	return out
 }
@@ -278,7 +313,7 @@ var eventKinds = map[EventType]ledger.Kind{
 	EventCustodialRevoke: consent.KindCustodialRevoked,
 }
 
-func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier, keys SignatureChecker, decisions map[uint64]bool) error {
+func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier, keys SignatureChecker, decisions map[uint64]bool, erasures map[string]checkedErasure) error {
 	if ev.Receipt == nil {
 		return fmt.Errorf("%w: no receipt", ErrInvalidProof)
 	}
@@ -286,10 +321,14 @@ func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier,
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidProof, err)
 	}
+	kind := eventKinds[ev.Type]
+	if ev.Type == EventErased {
+		kind = ev.ErasedKind
+	}
 	switch {
 	case ev.Receipt.Index != ev.Index:
 		return &MismatchError{Field: "index"}
-	case eventKinds[ev.Type] != e.Kind:
+	case kind != e.Kind:
 		return &MismatchError{Field: "kind"}
 	case !e.Time.Equal(ev.Time):
 		return &MismatchError{Field: "time"}
@@ -301,6 +340,8 @@ func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier,
 	}
 	var c ledger.Digest
 	switch {
+	case ev.Type == EventErased:
+		return verifyErasure(ctx, ev, e, v, keys, erasures)
 	case ev.Anchor != nil:
 		if ev.Anchor.Patient != r.Patient {
 			return &MismatchError{Field: "patient"}

@@ -33,7 +33,14 @@ type wireEvent struct {
 	// the event's is the one).
 	Custodial *consent.CustodialProof `json:"custodial,omitempty"`
 	Receipt   string                  `json:"receipt"`
-	Verified  *wireCheck              `json:"verified,omitempty"`
+	// Erased is an erased event's leaf kind and erasure receipt.
+	Erased   *wireErased `json:"erased,omitempty"`
+	Verified *wireCheck  `json:"verified,omitempty"`
+}
+
+type wireErased struct {
+	Kind    ledger.Kind `json:"kind"`
+	Erasure string      `json:"erasure,omitempty"`
 }
 
 type wireCheck struct {
@@ -45,7 +52,8 @@ type wireCheck struct {
 // MarshalJSON writes the report in the format of SPEC.md, "Report JSON":
 // each event with its statement and salt (anchors, accesses) or the
 // canonical encodings package consent defines (decisions, grants), and its
-// receipt in the C2SP tlog-proof text format. It holds PHI: serve it only
+// receipt in the C2SP tlog-proof text format; an erased event with its
+// leaf's kind and the erasure's receipt. It holds PHI: serve it only
 // to the patient and their delegates.
 func (r *Report) MarshalJSON() ([]byte, error) { return r.marshal(nil) }
 
@@ -92,6 +100,16 @@ func (r *Report) marshal(results []Verification) ([]byte, error) {
 				return nil, err
 			}
 			we.Receipt = string(t)
+		}
+		if ev.Type == EventErased || ev.Erasure != nil {
+			we.Erased = &wireErased{Kind: ev.ErasedKind}
+			if ev.Erasure != nil {
+				t, err := ev.Erasure.MarshalText()
+				if err != nil {
+					return nil, err
+				}
+				we.Erased.Erasure = string(t)
+			}
 		}
 		if results != nil {
 			c := &wireCheck{OK: results[i].Err == nil, ContentBound: results[i].ContentBound}
@@ -150,6 +168,14 @@ func ParseReport(b []byte) (*Report, error) {
 		}
 		if ev.Receipt, err = ledger.ParseReceipt([]byte(we.Receipt)); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidProof, err)
+		}
+		if we.Erased != nil {
+			ev.ErasedKind = we.Erased.Kind
+			if we.Erased.Erasure != "" {
+				if ev.Erasure, err = ledger.ParseReceipt([]byte(we.Erased.Erasure)); err != nil {
+					return nil, fmt.Errorf("%w: erasure: %w", ErrInvalidProof, err)
+				}
+			}
 		}
 		r.Events = append(r.Events, ev)
 	}

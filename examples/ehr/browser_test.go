@@ -54,13 +54,15 @@ func TestReportInHeadlessChromium(t *testing.T) {
 	require.Contains(t, string(dom), `default-src 'none'`)
 
 	rows := regexp.MustCompile(`<tr id="entry-\d+" data-index="\d+" data-status="([a-z-]+)"`).FindAllStringSubmatch(string(dom), -1)
-	require.Len(t, rows, 10, "the browser shows every event")
+	require.Len(t, rows, 11, "the browser shows every event")
 	for _, r := range rows {
-		require.Contains(t, []string{"verified", "verified-sealed"}, r[1])
+		require.Contains(t, []string{"verified", "verified-sealed", "verified-erased"}, r[1])
 	}
+	require.Equal(t, "verified-erased", rows[0][1], "the misfiled letter's row")
+	require.Contains(t, string(dom), "(details erased)")
 	require.Contains(t, string(dom), "emergency (break-glass)")
 	require.Contains(t, string(dom), "recorded on your behalf")
-	require.Equal(t, 10, strings.Count(string(dom), "✓ verified"))
+	require.Equal(t, 11, strings.Count(string(dom), "✓ verified"))
 
 	if shot := os.Getenv("HEALTHLEDGER_SCREENSHOT"); shot != "" {
 		abs, err := filepath.Abs(shot)

@@ -4,7 +4,8 @@
 // the patient's behalf (a custodial consent); a lab result is anchored, a
 // clinician reads it under the patient's consent and the pharmacist under
 // the paper form, a research request is denied, an ER doctor breaks the
-// glass, and the patient's report is printed and then verified by a
+// glass (and, first, a misfiled letter's details are erased at the
+// patient's request), and the patient's report is printed and then verified by a
 // separate verifier that holds nothing but public keys: the log's and the
 // writers'. It also checks the scanned paper form against the ledger.
 //
@@ -110,6 +111,15 @@ func run(ctx context.Context, out, htmlOut, jsonOut io.Writer) error {
 	}
 	defer c.log.Close()
 
+	// 07:50 A referral letter anchored last week was about another
+	// patient; at the patient's request the EHR erases its details. The
+	// ledger keeps the proof that an entry existed, when and who erased it.
+	erased, err := c.eraseMisfiledLetter(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "erased: the details of entry #%d, at the patient's request (erasure #%d)\n", erased.index, erased.by)
+
 	// 07:55 The patient signs a consent at home: the diabetes care team,
 	// for treatment only.
 	grant, err := c.registry.GrantEntry(ctx, &consent.Consent{
@@ -207,6 +217,34 @@ func run(ctx context.Context, out, htmlOut, jsonOut io.Writer) error {
 		&capturedForm{form: []byte(paperForm), proof: custodialJSON})
 }
 
+type erasure struct{ index, by uint64 }
+
+// eraseMisfiledLetter anchors a letter under the patient and erases the
+// details of every entry of the patient up to it (the letter alone here),
+// as the EHR does on a request under GDPR Art. 17.
+func (c *clinic) eraseMisfiledLetter(ctx context.Context) (erasure, error) {
+	letter, err := c.records.AnchorDocument(ctx, c.patient.DID(), "application/pdf", "referral-17", "1", []byte("%PDF-1.7 referral letter"))
+	if err != nil {
+		return erasure{}, err
+	}
+	tag, err := c.registry.SubjectTag(c.patient.DID())
+	if err != nil {
+		return erasure{}, err
+	}
+	ex, err := ledger.NewErasureEntry(tag, letter.Index()+1, "GDPR Art. 17(1)(a), patient request", c.ehr.DID(), time.Now().UTC())
+	if err != nil {
+		return erasure{}, err
+	}
+	if err := c.ehr.SignEntry(ex); err != nil {
+		return erasure{}, err
+	}
+	rc, err := c.log.Erase(ctx, ex)
+	if err != nil {
+		return erasure{}, err
+	}
+	return erasure{index: letter.Index(), by: rc.Index}, nil
+}
+
 // frontDeskConsent records, as the EHR, the paper form the patient signed
 // at the front desk: the pharmacy may read their records for treatment.
 // The EHR keeps the scan; the ledger gets a salted commitment to its
@@ -292,6 +330,8 @@ func verifyOffline(out, htmlOut io.Writer, origin, logKey string, writerKeys map
 		switch {
 		case results[i].Err != nil:
 			status, failed = "FAILED: "+results[i].Err.Error(), failed+1
+		case ev.Type == records.EventErased:
+			status = "verified (details erased)"
 		case !results[i].ContentBound:
 			status = "verified (details sealed)"
 		}

@@ -16,6 +16,8 @@ func TestClinicDay(t *testing.T) {
 	require.NoError(t, run(context.Background(), &out, &page, &js))
 	t.Log("\n" + out.String())
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.True(t, strings.HasPrefix(lines[0], "erased: the details of entry #"), lines[0])
+	lines = lines[1:]
 	require.Equal(t, "consent: treatment by the diabetes care team", lines[0])
 	require.True(t, strings.HasPrefix(lines[1], "front desk: paper consent for the pharmacy, recorded on the patient's behalf"), lines[1])
 	require.Contains(t, lines[2], "anchored Observation/hba1c-3 version 1")
@@ -25,16 +27,19 @@ func TestClinicDay(t *testing.T) {
 	require.True(t, strings.HasPrefix(lines[6], "ER doctor  BTG    read -> PERMIT (break-glass"), lines[6])
 	require.Equal(t, "verifier: the lab result is exactly the anchored version", lines[7])
 	require.Equal(t, "verifier: the paper form is exactly the one captured at the front desk", lines[8])
-	require.Equal(t, "report: 10 events", lines[9])
+	require.Equal(t, "report: 11 events", lines[9])
 	require.Equal(t, "verifier: every event's proof verified with public keys only", lines[len(lines)-1])
 	require.NotContains(t, out.String(), "FAILED")
-	require.Equal(t, 10, strings.Count(page.String(), "<tr id=\"entry-"))
+	require.Equal(t, 11, strings.Count(page.String(), "<tr id=\"entry-"))
+	require.Contains(t, page.String(), "Entry erased: record version anchored")
+	require.Contains(t, out.String(), "erased                  verified (details erased)")
 	require.Contains(t, page.String(), "(recorded on your behalf)")
 	require.Contains(t, page.String(), "(under a consent recorded on your behalf)")
 	rep, err := records.ParseReport(js.Bytes())
 	require.NoError(t, err)
-	require.Len(t, rep.Events, 10)
-	require.Equal(t, records.EventCustodialGrant, rep.Events[1].Type)
+	require.Len(t, rep.Events, 11)
+	require.Equal(t, records.EventErased, rep.Events[0].Type)
+	require.Equal(t, records.EventCustodialGrant, rep.Events[2].Type)
 }
 
 // TestVerifierRefusesATamperedLabResult changes the decimal 6.10 to 6.1:
