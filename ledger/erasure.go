@@ -64,10 +64,19 @@ func ParseErasure(e *Entry) (*Erasure, error) {
 	return x, nil
 }
 
-// Covers reports whether the erasure entry ex (at any index) erases the
-// payload of entry e at index: same subject, and index below Before.
+// Covers reports whether the erasure entry ex, wherever it is in the log,
+// names the payload of entry e at index: same subject, and index below
+// Before. It does not know ex's own index, and [Log.Erase] erases only
+// entries before the erasure entry: a verifier that holds both indices
+// uses [Erasure.CoversAt].
 func (x *Erasure) Covers(ex *Entry, e *Entry, index uint64) bool {
 	return ex != nil && e != nil && ex.Subject == e.Subject && index < x.Before
+}
+
+// CoversAt reports whether the erasure entry ex at index exIndex erased the
+// payload of entry e at index: Covers, and e comes before ex in the log.
+func (x *Erasure) CoversAt(ex *Entry, exIndex uint64, e *Entry, index uint64) bool {
+	return index < exIndex && x.Covers(ex, e, index)
 }
 
 // NewErasureEntry returns the unsigned erasure entry for the payloads of

@@ -130,6 +130,12 @@ func TestEraseKeepsEveryProof(t *testing.T) {
 		old, err := ledger.UnmarshalEntry(r.Leaf)
 		require.NoError(t, err)
 		require.True(t, erasure.Covers(xe, old, r.Index))
+		require.True(t, erasure.CoversAt(xe, xr.Index, old, r.Index))
+		require.False(t, erasure.CoversAt(xe, r.Index, old, r.Index), "an erasure erases only entries before it")
+		other := *old
+		other.Subject[0] ^= 1
+		require.False(t, erasure.CoversAt(xe, xr.Index, &other, r.Index), "another subject")
+		require.False(t, erasure.CoversAt(xe, xr.Index, old, erasure.Before), "at Before")
 		// The receipt issued before the erasure still verifies.
 		_, err = v.VerifyReceipt(r)
 		require.NoError(t, err)

@@ -147,7 +147,7 @@ func (c *Client) erased(ctx context.Context, index uint64, e *ledger.Entry, by s
 		return fmt.Errorf("%w: payload of entry %d reported erased by entry %d: %w", ledger.ErrInvalidProof, index, at, err)
 	}
 	x, err := ledger.ParseErasure(ex)
-	if err != nil || !x.Covers(ex, e, index) {
+	if err != nil || !x.CoversAt(ex, at, e, index) {
 		return fmt.Errorf("%w: payload of entry %d reported erased by entry %d, which does not erase it", ledger.ErrInvalidProof, index, at)
 	}
 	ee := &ledger.ErasedError{Index: index, ErasedBy: at}
