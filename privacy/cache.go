@@ -1,80 +1,102 @@
 package privacy
 
 import (
-	"container/list"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/healthledger/healthledger/ledger"
-	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
-// keyCache is a least-recently-used cache of unwrapped data-key AEADs,
-// bounded to max entries, each kept at most ttl after it was loaded (no
-// limit if ttl <= 0). A nil *keyCache caches nothing. It is safe for
-// concurrent use.
+// evictionSample is how many cached keys an eviction compares: the least
+// recently used of them goes. A cache of at most evictionSample keys is
+// therefore exactly LRU; a larger one approximates it (as Redis does) at a
+// cost that does not grow with the cache.
+const evictionSample = 32
+
+// keyCache is a cache of unwrapped data keys, bounded to max entries (the
+// least recently used of a sample goes first, see evictionSample), each
+// kept at most ttl after it was loaded (no limit if ttl <= 0). A nil
+// *keyCache caches nothing. It is safe for concurrent use.
+//
+// Reads take no lock: every Seal and Open of a cached subject reads the
+// cache, and under 256 concurrent writers its single mutex was a third of
+// Vault.Seal's time (issue 9). A read is a sync.Map lookup plus an atomic
+// store of the entry's last-use tick. Writes (a key loaded, removed or
+// expired) hold mu. Once remove returns, no get finds the subject: the map
+// entry is deleted before mu is released, and a get that found the entry
+// earlier may still be using the key, as the Vault documents for a Seal or
+// Open running concurrently with an erasure.
 type keyCache struct {
 	max int
 	ttl time.Duration
 	now func() time.Time
 
-	mu    sync.Mutex
-	order *list.List                          // guarded by mu; front = most recent; values *cacheEntry
-	byTag map[ledger.SubjectTag]*list.Element // guarded by mu
+	clock atomic.Uint64 // last-use ticks, strictly increasing
+	byTag sync.Map      // ledger.SubjectTag -> *cacheEntry; written only with mu held
+
+	mu      sync.Mutex
+	entries []*cacheEntry // guarded by mu; the values of byTag, in any order
 }
 
+// cacheEntry is one cached key. Every field but used and slot is set before
+// the entry is published and never changed.
 type cacheEntry struct {
 	subject ledger.SubjectTag
-	aead    tink.AEAD
+	key     *dataKey
 	loaded  time.Time
+	used    atomic.Uint64 // clock tick of the last get
+	slot    int           // index in keyCache.entries; guarded by keyCache.mu
 }
 
 func newKeyCache(max int, ttl time.Duration, now func() time.Time) *keyCache {
 	if max <= 0 {
 		return nil
 	}
-	return &keyCache{max: max, ttl: ttl, now: now, order: list.New(), byTag: make(map[ledger.SubjectTag]*list.Element)}
+	return &keyCache{max: max, ttl: ttl, now: now}
 }
 
-func (c *keyCache) get(s ledger.SubjectTag) (tink.AEAD, bool) {
+func (c *keyCache) get(s ledger.SubjectTag) (*dataKey, bool) {
 	if c == nil {
 		return nil, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.byTag[s]
+	v, ok := c.byTag.Load(s)
 	if !ok {
 		return nil, false
 	}
-	ce := e.Value.(*cacheEntry)
-	if c.ttl > 0 && c.now().Sub(ce.loaded) >= c.ttl {
-		c.order.Remove(e)
-		delete(c.byTag, s)
+	e := v.(*cacheEntry)
+	if c.ttl > 0 && c.now().Sub(e.loaded) >= c.ttl {
+		c.mu.Lock()
+		c.drop(e)
+		c.mu.Unlock()
 		return nil, false
 	}
-	c.order.MoveToFront(e)
-	return ce.aead, true
+	e.used.Store(c.clock.Add(1))
+	return e.key, true
 }
 
-func (c *keyCache) put(s ledger.SubjectTag, a tink.AEAD) {
+func (c *keyCache) put(s ledger.SubjectTag, k *dataKey) {
 	if c == nil {
 		return
 	}
+	e := &cacheEntry{subject: s, key: k, loaded: c.now()}
+	e.used.Store(c.clock.Add(1))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.now()
-	if e, ok := c.byTag[s]; ok {
-		ce := e.Value.(*cacheEntry)
-		ce.aead, ce.loaded = a, now
-		c.order.MoveToFront(e)
+	if v, ok := c.byTag.Load(s); ok {
+		old := v.(*cacheEntry)
+		e.slot = old.slot
+		c.entries[e.slot] = e
+		c.byTag.Store(s, e)
 		return
 	}
-	c.byTag[s] = c.order.PushFront(&cacheEntry{subject: s, aead: a, loaded: now})
-	for c.order.Len() > c.max {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.byTag, last.Value.(*cacheEntry).subject)
+	for len(c.entries) >= c.max {
+		c.drop(c.victim())
 	}
+	e.slot = len(c.entries)
+	c.entries = append(c.entries, e)
+	c.byTag.Store(s, e)
 }
 
 func (c *keyCache) remove(s ledger.SubjectTag) {
@@ -83,10 +105,45 @@ func (c *keyCache) remove(s ledger.SubjectTag) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.byTag[s]; ok {
-		c.order.Remove(e)
-		delete(c.byTag, s)
+	if v, ok := c.byTag.Load(s); ok {
+		c.drop(v.(*cacheEntry))
 	}
+}
+
+// drop removes e if it is still cached (another writer may have dropped or
+// replaced it since the caller found it). c.mu must be held.
+func (c *keyCache) drop(e *cacheEntry) {
+	if e.slot >= len(c.entries) || c.entries[e.slot] != e {
+		return
+	}
+	c.byTag.CompareAndDelete(e.subject, e)
+	last := len(c.entries) - 1
+	c.entries[e.slot] = c.entries[last]
+	c.entries[e.slot].slot = e.slot
+	c.entries[last] = nil
+	c.entries = c.entries[:last]
+}
+
+// victim returns the least recently used of evictionSample entries (all of
+// them if there are no more). c.mu must be held and entries not be empty.
+func (c *keyCache) victim() *cacheEntry {
+	n := len(c.entries)
+	if n <= evictionSample {
+		oldest := c.entries[0]
+		for _, e := range c.entries[1:] {
+			if e.used.Load() < oldest.used.Load() {
+				oldest = e
+			}
+		}
+		return oldest
+	}
+	oldest := c.entries[rand.IntN(n)]
+	for range evictionSample - 1 {
+		if e := c.entries[rand.IntN(n)]; e.used.Load() < oldest.used.Load() {
+			oldest = e
+		}
+	}
+	return oldest
 }
 
 func (c *keyCache) len() int {
@@ -95,5 +152,5 @@ func (c *keyCache) len() int {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.order.Len()
+	return len(c.entries)
 }
