@@ -192,7 +192,7 @@ func FuzzParse(f *testing.F) {
 		}
 		var out bytes.Buffer
 		require.NoError(t, writeTable(&out, res.Series, regexp.MustCompile("Tessera")))
-		figs, err := figures(res, regexp.MustCompile(defaultWritersPlot))
+		figs, err := figures(res, regexp.MustCompile(defaultWritersPlot), "")
 		if err != nil {
 			return
 		}

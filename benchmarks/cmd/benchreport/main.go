@@ -28,7 +28,7 @@
 //
 // Usage:
 //
-//	benchreport [-baseline regexp] [-svg-dir dir] [-writers-plot regexp] [file ...]
+//	benchreport [-baseline regexp] [-svg-dir dir] [-writers-plot regexp] [-note text] [file ...]
 //
 // With no file, it reads standard input.
 package main
@@ -59,6 +59,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	baseline := fs.String("baseline", "Tessera", "regexp matching the benchmarks others are compared with")
 	svgDir := fs.String("svg-dir", "", "also write the figures as SVG files into this existing directory")
 	writersPlot := fs.String("writers-plot", defaultWritersPlot, "regexp selecting, by name without writers=N, the benchmarks drawn against writers")
+	note := fs.String("note", "", "a sentence about the run (for example the machine's load) for the figures' captions")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,7 +98,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	var svgs map[string][]byte
 	if *svgDir != "" {
 		// Everything is rendered before anything is written.
-		if svgs, err = renderFigures(res, writersSel); err != nil {
+		if svgs, err = renderFigures(res, writersSel, *note); err != nil {
 			return err
 		}
 	}
@@ -117,8 +118,8 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 
 // renderFigures returns the SVG document of every figure res has data for,
 // by file name.
-func renderFigures(res *results, writersSel *regexp.Regexp) (map[string][]byte, error) {
-	figs, err := figures(res, writersSel)
+func renderFigures(res *results, writersSel *regexp.Regexp, note string) (map[string][]byte, error) {
+	figs, err := figures(res, writersSel, note)
 	if err != nil {
 		return nil, err
 	}

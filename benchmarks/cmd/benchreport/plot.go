@@ -222,9 +222,17 @@ func scaleFigure(all []*series, env string) (figure, bool) {
 	}, true
 }
 
-// figures returns every figure the input has data for.
-func figures(res *results, writersSel *regexp.Regexp) ([]figure, error) {
+// figures returns every figure the input has data for. note, if not
+// empty, is a sentence about the run (such as the machine's load) added to
+// each figure's caption and text alternative.
+func figures(res *results, writersSel *regexp.Regexp, note string) ([]figure, error) {
 	env := envSentence(res)
+	if note = strings.TrimSpace(strings.ReplaceAll(note, "\n", " ")); note != "" {
+		if !strings.HasSuffix(note, ".") {
+			note += "."
+		}
+		env = strings.TrimSpace(env + " " + note)
+	}
 	var out []figure
 	if f, ok := writersFigure(res.Series, writersSel, env); ok {
 		out = append(out, f)

@@ -381,3 +381,18 @@ func TestYScaleAtTheEndsOfFloat64(t *testing.T) {
 		}
 	}
 }
+
+// -note adds a sentence about the run to the caption and the text
+// alternative of every figure.
+func TestNoteReachesTheCaption(t *testing.T) {
+	files := renderFiles(t, readCurves(t), "-note", "Load average 12 from other jobs")
+	for name, doc := range files {
+		root := readSVG(t, doc)
+		require.Contains(t, root.child("desc").Text, "GOMAXPROCS=2. Load average 12 from other jobs.", name)
+		var captions []string
+		for _, c := range root.all(withClass("caption")) {
+			captions = append(captions, c.Text)
+		}
+		require.Contains(t, captions, "Load average 12 from other jobs.", name)
+	}
+}
