@@ -58,10 +58,11 @@ type panel struct {
 
 // figure is one SVG file: one or more panels side by side sharing a legend.
 type figure struct {
-	File   string
-	Title  string
-	Desc   string // what the figure shows, for readers who cannot see it
-	Panels []panel
+	File    string
+	Title   string
+	Desc    string   // what the figure shows, for readers who cannot see it
+	Caption []string // lines under the legend: the machine, notes, how to read it
+	Panels  []panel
 }
 
 // sizePart matches the size=N element of a benchmark name, N an integer
@@ -164,7 +165,7 @@ func xTicks(ss []plotSeries) []float64 {
 
 // writersFigure returns the throughput-against-writers figure of the
 // append benchmarks whose class matches sel, or false if there is none.
-func writersFigure(all []*series, sel *regexp.Regexp, env string) (figure, bool) {
+func writersFigure(all []*series, sel *regexp.Regexp, caption []string) (figure, bool) {
 	ss := collect(all, "entries/s", true, func(name string) (string, float64, bool) {
 		class, w, ok := baselineClass(name)
 		if !ok || !sel.MatchString(class) {
@@ -183,17 +184,18 @@ func writersFigure(all []*series, sel *regexp.Regexp, env string) (figure, bool)
 		Series: ss,
 	}
 	return figure{
-		File:   writersFigureFile,
-		Title:  "Append throughput against concurrent writers",
-		Desc:   describe(env, []panel{p}),
-		Panels: []panel{p},
+		File:    writersFigureFile,
+		Title:   "Append throughput against concurrent writers",
+		Desc:    describe(caption, []panel{p}),
+		Caption: caption,
+		Panels:  []panel{p},
 	}, true
 }
 
 // scaleFigure returns the figure of the scale benchmark (names with a
 // size=N element under BenchmarkScale): throughput and p99 latency against
 // log size, or false if the input has none.
-func scaleFigure(all []*series, env string) (figure, bool) {
+func scaleFigure(all []*series, caption []string) (figure, bool) {
 	key := func(name string) (string, float64, bool) {
 		if !strings.HasPrefix(name, "BenchmarkScale/") {
 			return "", 0, false
@@ -215,10 +217,11 @@ func scaleFigure(all []*series, env string) (figure, bool) {
 		panels = append(panels, panel{Title: "Append latency, 99th percentile", X: x, Y: axis{Label: "p99 latency (ms)", Format: formatNumber}, Series: p99})
 	}
 	return figure{
-		File:   scaleFigureFile,
-		Title:  "Appends as the log grows",
-		Desc:   describe(env, panels),
-		Panels: panels,
+		File:    scaleFigureFile,
+		Title:   "Appends as the log grows",
+		Desc:    describe(caption, panels),
+		Caption: caption,
+		Panels:  panels,
 	}, true
 }
 
@@ -226,18 +229,22 @@ func scaleFigure(all []*series, env string) (figure, bool) {
 // empty, is a sentence about the run (such as the machine's load) added to
 // each figure's caption and text alternative.
 func figures(res *results, writersSel *regexp.Regexp, note string) ([]figure, error) {
-	env := envSentence(res)
+	var caption []string
+	if env := envSentence(res); env != "" {
+		caption = append(caption, env)
+	}
 	if note = strings.TrimSpace(strings.ReplaceAll(note, "\n", " ")); note != "" {
 		if !strings.HasSuffix(note, ".") {
 			note += "."
 		}
-		env = strings.TrimSpace(env + " " + note)
+		caption = append(caption, note)
 	}
+	caption = append(caption, "Medians over runs; bars span the slowest and fastest run.")
 	var out []figure
-	if f, ok := writersFigure(res.Series, writersSel, env); ok {
+	if f, ok := writersFigure(res.Series, writersSel, caption); ok {
 		out = append(out, f)
 	}
-	if f, ok := scaleFigure(res.Series, env); ok {
+	if f, ok := scaleFigure(res.Series, caption); ok {
 		out = append(out, f)
 	}
 	if len(out) == 0 {
@@ -246,13 +253,11 @@ func figures(res *results, writersSel *regexp.Regexp, note string) ([]figure, er
 	return out, nil
 }
 
-// describe is the text alternative of a figure: every value it draws.
-func describe(env string, panels []panel) string {
+// describe is the text alternative of a figure: its caption and every
+// value it draws.
+func describe(caption []string, panels []panel) string {
 	var b strings.Builder
-	if env != "" {
-		b.WriteString(env + " ")
-	}
-	b.WriteString("Medians over runs; bars span the slowest and fastest run.")
+	b.WriteString(strings.Join(caption, " "))
 	for _, p := range panels {
 		fmt.Fprintf(&b, " %s, %s against %s:", p.Title, p.Y.Label, p.X.Label)
 		for i, s := range p.Series {

@@ -141,7 +141,7 @@ func renderSVG(w io.Writer, f figure) error {
 		maxSeries = max(maxSeries, len(p.Series))
 	}
 	width := len(f.Panels) * (marginLeft + panelWidth + marginRight)
-	height := marginTop + panelHeight + marginBottom + maxSeries*legendRow + 2*captionRow + 8
+	height := marginTop + panelHeight + marginBottom + maxSeries*legendRow + len(f.Caption)*captionRow + 8
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="title desc" font-family="sans-serif" font-size="12">`+"\n",
 		width, height, width, height)
@@ -153,26 +153,13 @@ func renderSVG(w io.Writer, f figure) error {
 	}
 	legendTop := marginTop + panelHeight + marginBottom
 	renderLegend(&b, f.Panels[0].Series, legendTop)
-	for i, line := range caption(f.Desc) {
+	for i, line := range f.Caption {
 		fmt.Fprintf(&b, `<text class="caption" x="%d" y="%d" fill="#333">%s</text>`+"\n",
 			marginLeft, legendTop+maxSeries*legendRow+(i+1)*captionRow-4, esc(line))
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// caption returns the sentences of desc before its list of values (the
-// machine, and how to read the figure), one per line.
-func caption(desc string) []string {
-	var lines []string
-	for _, sentence := range strings.SplitAfter(desc, ". ") {
-		if strings.HasSuffix(sentence, ":") || strings.Contains(sentence, ": ") {
-			break
-		}
-		lines = append(lines, strings.TrimSpace(sentence))
-	}
-	return lines
 }
 
 func renderPanel(b *strings.Builder, p panel, left int) {

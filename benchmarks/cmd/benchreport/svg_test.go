@@ -385,14 +385,15 @@ func TestYScaleAtTheEndsOfFloat64(t *testing.T) {
 // -note adds a sentence about the run to the caption and the text
 // alternative of every figure.
 func TestNoteReachesTheCaption(t *testing.T) {
-	files := renderFiles(t, readCurves(t), "-note", "Load average 12 from other jobs")
+	files := renderFiles(t, readCurves(t), "-note", "Other jobs shared the machine: load average 12")
 	for name, doc := range files {
 		root := readSVG(t, doc)
-		require.Contains(t, root.child("desc").Text, "GOMAXPROCS=2. Load average 12 from other jobs.", name)
+		require.Contains(t, root.child("desc").Text, "GOMAXPROCS=2. Other jobs shared the machine: load average 12. Medians", name)
 		var captions []string
 		for _, c := range root.all(withClass("caption")) {
 			captions = append(captions, c.Text)
 		}
-		require.Contains(t, captions, "Load average 12 from other jobs.", name)
+		require.Equal(t, []string{"Measured on Example CPU, linux/amd64, GOMAXPROCS=2.", "Other jobs shared the machine: load average 12.",
+			"Medians over runs; bars span the slowest and fastest run."}, captions, name)
 	}
 }
