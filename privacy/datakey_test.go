@@ -150,11 +150,10 @@ func TestLargeCacheStaysBoundedAndKeepsTheRecent(t *testing.T) {
 	v.cache.mu.Lock()
 	defer v.cache.mu.Unlock()
 	n := 0
-	v.cache.byTag.Range(func(k, e any) bool {
+	for _, e := range v.cache.byTag {
 		n++
-		require.Same(t, v.cache.entries[e.(*cacheEntry).slot], e, "map and slots agree")
-		return true
-	})
+		require.Same(t, v.cache.entries[e.slot], e, "map and slots agree")
+	}
 	require.Equal(t, size, n)
 }
 
