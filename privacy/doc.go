@@ -88,5 +88,5 @@
 // erasure of one subject's key (striped locks), and its cache of unwrapped
 // keys is bounded in size (VaultConfig.CacheSize, least recently used out,
 // exactly up to 32 keys and by sampling beyond) and in age
-// (VaultConfig.CacheTTL). Reading a cached key takes no lock.
+// (VaultConfig.CacheTTL). Reading a cached key takes only a shared read lock.
 package privacy
