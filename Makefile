@@ -5,7 +5,7 @@
 #   make test-browser    the patient report page in headless Chromium (installs it if missing)
 #   make lint            go vet and gofmt on every module
 #   make fuzz            every fuzz target for FUZZTIME each
-#   make bench           the benchmark suite (see benchmarks/README.md)
+#   make bench           the benchmark suite, its table and figures (docs/bench; see benchmarks/README.md)
 #   make bench-trillian  the Trillian store (both tree modes) against Trillian driven
 #                        directly, and Pebble, on real servers: medians of ratios
 #   make bench-scale     one Pebble log grown to SCALE_ENTRIES (default 10M; 100M takes
@@ -67,7 +67,8 @@ fuzz:
 
 bench:
 	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 5 -benchtime 1s -timeout 60m ./... | tee bench.txt
-	cd benchmarks && $(GO) run ./cmd/benchreport bench.txt
+	mkdir -p docs/bench
+	cd benchmarks && $(GO) run ./cmd/benchreport -svg-dir ../docs/bench bench.txt
 
 quickstart:
 	$(GO) run ./examples/quickstart

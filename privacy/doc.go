@@ -86,6 +86,7 @@
 // Tagger, Vault, MemoryKeyStore and the KeyStores of the subpackages are
 // safe for concurrent use. The Vault serializes the loading, creation and
 // erasure of one subject's key (striped locks), and its cache of unwrapped
-// keys is bounded in size (VaultConfig.CacheSize, least recently used out)
-// and in age (VaultConfig.CacheTTL).
+// keys is bounded in size (VaultConfig.CacheSize, least recently used out,
+// exactly up to 32 keys and by sampling beyond) and in age
+// (VaultConfig.CacheTTL). Reading a cached key takes only a shared read lock.
 package privacy

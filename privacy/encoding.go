@@ -55,11 +55,11 @@ func tagInput(origin, namespace, identifier string, epoch uint64, hasEpoch bool)
 	return binary.BigEndian.AppendUint64(b, epoch)
 }
 
-// payloadAD is the associated data given to the data key's AEAD:
+// appendPayloadAD appends to b the associated data given to the data key's
+// AEAD:
 //
 //	field(PayloadNamespace) field(origin) field(subject) field(associatedData)
-func payloadAD(origin string, subject ledger.SubjectTag, associatedData []byte) []byte {
-	b := make([]byte, 0, 16+len(PayloadNamespace)+len(origin)+len(subject)+len(associatedData))
+func appendPayloadAD(b []byte, origin string, subject ledger.SubjectTag, associatedData []byte) []byte {
 	b = appendString(b, PayloadNamespace)
 	b = appendString(b, origin)
 	b = appendField(b, subject[:])

@@ -13,7 +13,6 @@ import (
 
 	"github.com/healthledger/healthledger/ledger"
 	"github.com/tink-crypto/tink-go/v2/aead"
-	"github.com/tink-crypto/tink-go/v2/aead/aesgcm"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
@@ -63,7 +62,8 @@ type VaultConfig struct {
 	// otherwise.
 	Keys KeyStore
 	// CacheSize bounds the number of unwrapped data keys kept in memory
-	// (least recently used first out). 0 means DefaultCacheSize; a negative
+	// (least recently used first out: exactly for up to 32 keys, else the
+	// least recently used of 32 sampled). 0 means DefaultCacheSize; a negative
 	// value disables the cache, so that every Seal and Open unwraps the
 	// subject's key with the KEK (one KMS call each in production).
 	CacheSize int
@@ -88,8 +88,11 @@ type VaultConfig struct {
 // another deployment or other associated data fails to open with
 // [ErrNotAuthentic].
 //
-// Unwrapped data keys are cached (VaultConfig.CacheSize). The key material
-// never leaves Tink's primitives: there is no accessor for it, and String,
+// Unwrapped data keys are cached (VaultConfig.CacheSize) as AES-GCM key
+// schedules only (read once from the Tink keyset through Tink's
+// insecuresecretdataaccess path, so that Seal can write its ciphertext in
+// place; the ciphertexts are Tink's). There is no accessor for the key
+// material, and String,
 // every fmt verb and slog show only the origin and the cache use. A Vault
 // is safe for concurrent use. Several Vaults (processes) may share a
 // KeyStore; an erasure made through one reaches the others' caches only
@@ -100,8 +103,13 @@ type Vault struct {
 	keys   KeyStore
 	cache  *keyCache                // nil when disabled; safe for concurrent use
 	locks  *[lockStripes]sync.Mutex // serialize loading, creating and erasing one subject's key
+	adBufs *sync.Pool               // of *[]byte: payload associated data, reused across calls
 	log    *slog.Logger
 }
+
+// maxPooledAD bounds the associated-data buffers a Vault keeps for reuse,
+// so that one huge associatedData is not held forever.
+const maxPooledAD = 4 << 10
 
 // NewVault returns a Vault. It fails with ErrInvalidConfig if a required
 // field is missing.
@@ -131,6 +139,7 @@ func NewVault(cfg VaultConfig) (*Vault, error) {
 		keys:   cfg.Keys,
 		cache:  newKeyCache(size, ttl, time.Now),
 		locks:  new([lockStripes]sync.Mutex),
+		adBufs: &sync.Pool{New: func() any { return new([]byte) }},
 		log:    log,
 	}, nil
 }
@@ -146,17 +155,38 @@ func (v *Vault) Origin() string { return v.origin }
 // record new facts about the same person, tag them anew, for example in a
 // new epoch with [Tagger.TagAt]). Errors are *SubjectError.
 func (v *Vault) Seal(ctx context.Context, subject ledger.SubjectTag, associatedData, plaintext []byte) ([]byte, error) {
-	a, err := v.dataKey(ctx, subject, true)
+	k, err := v.dataKey(ctx, subject, true)
 	if err != nil {
 		return nil, subjectErr("seal", subject, err)
 	}
-	ct, err := a.Encrypt(plaintext, payloadAD(v.origin, subject, associatedData))
+	// One allocation: the version byte and the key's ciphertext are written
+	// into the result in place.
+	out := make([]byte, 1, len(plaintext)+SealOverhead)
+	out[0] = sealedVersion
+	ad := v.payloadAD(subject, associatedData)
+	out, err = k.seal(out, plaintext, *ad)
+	v.releaseAD(ad)
 	if err != nil {
-		return nil, subjectErr("seal", subject, errors.New("privacy: encryption failed"))
+		return nil, subjectErr("seal", subject, fmt.Errorf("privacy: encryption failed: %w", err))
 	}
-	out := make([]byte, 0, 1+len(ct))
-	out = append(out, sealedVersion)
-	return append(out, ct...), nil
+	return out, nil
+}
+
+// payloadAD returns a pooled buffer holding the associated data of
+// subject's payloads with associatedData (appendPayloadAD); hand it back
+// with releaseAD once the AEAD call returned (the AEAD does not keep it).
+func (v *Vault) payloadAD(subject ledger.SubjectTag, associatedData []byte) *[]byte {
+	p := v.adBufs.Get().(*[]byte)
+	*p = appendPayloadAD((*p)[:0], v.origin, subject, associatedData)
+	return p
+}
+
+func (v *Vault) releaseAD(p *[]byte) {
+	if cap(*p) > maxPooledAD {
+		return
+	}
+	clear(*p) // associated data is not secret, but leave nothing behind anyway
+	v.adBufs.Put(p)
 }
 
 // Open decrypts a payload sealed by [Vault.Seal] for subject with the same
@@ -172,11 +202,13 @@ func (v *Vault) Open(ctx context.Context, subject ledger.SubjectTag, associatedD
 	if sealed[0] != sealedVersion {
 		return nil, subjectErr("open", subject, fmt.Errorf("%w: unknown version %d", ErrMalformed, sealed[0]))
 	}
-	a, err := v.dataKey(ctx, subject, false)
+	k, err := v.dataKey(ctx, subject, false)
 	if err != nil {
 		return nil, subjectErr("open", subject, err)
 	}
-	pt, err := a.Decrypt(sealed[1:], payloadAD(v.origin, subject, associatedData))
+	ad := v.payloadAD(subject, associatedData)
+	pt, err := k.open(sealed[1:], *ad)
+	v.releaseAD(ad)
 	if err != nil {
 		return nil, subjectErr("open", subject, ErrNotAuthentic)
 	}
@@ -252,11 +284,11 @@ func (v *Vault) Status(ctx context.Context, subject ledger.SubjectTag) (SubjectS
 	}
 }
 
-// dataKey returns subject's data-key AEAD from the cache or the KeyStore,
+// dataKey returns subject's data key from the cache or the KeyStore,
 // creating the key if create is set and the subject has none. Loading and
 // creating hold the subject's stripe lock, as does EraseSubject, so that no
 // key is put in the cache after its subject's erasure.
-func (v *Vault) dataKey(ctx context.Context, subject ledger.SubjectTag, create bool) (tink.AEAD, error) {
+func (v *Vault) dataKey(ctx context.Context, subject ledger.SubjectTag, create bool) (*dataKey, error) {
 	if a, ok := v.cache.get(subject); ok {
 		return a, nil
 	}
@@ -287,14 +319,14 @@ func (v *Vault) dataKey(ctx context.Context, subject ledger.SubjectTag, create b
 
 // createKey makes, wraps and stores a new data key for subject. If another
 // writer stored one first (ErrKeyExists), that key is used instead.
-func (v *Vault) createKey(ctx context.Context, subject ledger.SubjectTag) (tink.AEAD, error) {
+func (v *Vault) createKey(ctx context.Context, subject ledger.SubjectTag) (*dataKey, error) {
 	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
 	if err != nil {
 		return nil, fmt.Errorf("privacy: generating data key: %w", err)
 	}
-	a, err := aead.New(h)
+	a, err := newDataKey(h)
 	if err != nil {
-		return nil, fmt.Errorf("privacy: data key primitive: %w", err)
+		return nil, fmt.Errorf("privacy: data key primitive: %v", err)
 	}
 	var buf bytes.Buffer
 	buf.WriteByte(wrappedVersion)
@@ -320,8 +352,8 @@ func (v *Vault) createKey(ctx context.Context, subject ledger.SubjectTag) (tink.
 }
 
 // unwrap decrypts a wrapped data keyset with the KEK and checks that it
-// is an AES256-GCM keyset.
-func (v *Vault) unwrap(subject ledger.SubjectTag, wrapped []byte) (tink.AEAD, error) {
+// is an AES256-GCM keyset (newDataKey).
+func (v *Vault) unwrap(subject ledger.SubjectTag, wrapped []byte) (*dataKey, error) {
 	if len(wrapped) < 2 || wrapped[0] != wrappedVersion {
 		return nil, fmt.Errorf("%w: unknown format", ErrWrappedKey)
 	}
@@ -331,22 +363,11 @@ func (v *Vault) unwrap(subject ledger.SubjectTag, wrapped []byte) (tink.AEAD, er
 		// never key bytes; keep it for operators facing a KMS outage.
 		return nil, fmt.Errorf("%w: %v", ErrWrappedKey, err)
 	}
-	primary, err := h.Primary()
-	if err != nil {
-		return nil, fmt.Errorf("%w: no primary key", ErrWrappedKey)
-	}
-	k, ok := primary.Key().(*aesgcm.Key)
-	if !ok {
-		return nil, fmt.Errorf("%w: not an AES-GCM keyset", ErrWrappedKey)
-	}
-	if p, ok := k.Parameters().(*aesgcm.Parameters); !ok || p.KeySizeInBytes() != 32 {
-		return nil, fmt.Errorf("%w: not an AES256-GCM key", ErrWrappedKey)
-	}
-	a, err := aead.New(h)
+	k, err := newDataKey(h)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrWrappedKey, err)
 	}
-	return a, nil
+	return k, nil
 }
 
 // String describes the Vault without key material. It and the methods

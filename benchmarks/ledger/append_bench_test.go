@@ -22,7 +22,7 @@ var writerCounts = []int{1, 256}
 // tree and covered by a signed checkpoint, with its receipt.
 func BenchmarkAppend(b *testing.B) {
 	for _, kind := range storeKinds {
-		for _, w := range writerCounts {
+		for _, w := range appendWriterCounts {
 			b.Run(fmt.Sprintf("store=%s/writers=%d", kind, w), func(b *testing.B) {
 				benchAppend(b, kind, w)
 			})

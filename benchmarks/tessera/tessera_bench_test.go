@@ -36,8 +36,11 @@ const (
 	origin = "bench.healthledger.example/tessera"
 )
 
-// writerCounts are the concurrency levels of every append benchmark.
-var writerCounts = []int{1, 256}
+// writerCounts are the concurrency levels of every append benchmark: the
+// same as the ledger's BenchmarkAppend (benchmarks/ledger,
+// appendWriterCounts), so that benchreport compares them at each count and
+// draws both as curves against writers.
+var writerCounts = []int{1, 16, 64, 256}
 
 // BenchmarkTesseraAppend measures durable appends (the Add future resolved)
 // and published appends (covered by a published checkpoint).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/xml"
 	"flag"
 	"os"
 	"path/filepath"
@@ -77,6 +78,7 @@ func TestParseRejectsMalformedValues(t *testing.T) {
 	tests := []struct{ name, input string }{
 		{"bad number", "BenchmarkX-2 10 abc ns/op\n"},
 		{"odd pairs", "BenchmarkX-2 10 5 ns/op 7\n"},
+		{"unit twice", "BenchmarkX-2 10 5 ns/op 6 ns/op\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,11 +167,17 @@ func TestRunErrors(t *testing.T) {
 }
 
 // FuzzParse checks that any input either fails cleanly or yields series
-// whose every unit has at most one value per run, and renders.
+// whose every unit has at most one value per run, and renders: the table,
+// and the figures as well-formed SVG without NaN coordinates.
 func FuzzParse(f *testing.F) {
 	sample, err := os.ReadFile(filepath.Join("testdata", "sample.txt"))
 	require.NoError(f, err)
 	f.Add(string(sample))
+	curves, err := os.ReadFile(filepath.Join("testdata", "curves.txt"))
+	require.NoError(f, err)
+	f.Add(string(curves))
+	f.Add("BenchmarkScale/a/size=1-2 1 1 ns/op 1e308 entries/s 1e-308 p99-ms\nBenchmarkScale/a/size=9G-2 1 1 ns/op 0 entries/s 0 p99-ms\n")
+	f.Add("BenchmarkAppend/store=x/writers=99999999999999999999-2 1 1 ns/op 5e-324 entries/s\n")
 	f.Add("BenchmarkX\nlog\n10 5 ns/op\n")
 	f.Add("BenchmarkX-2 1 NaN ns/op\n")
 	f.Fuzz(func(t *testing.T, input string) {
@@ -184,5 +192,16 @@ func FuzzParse(f *testing.F) {
 		}
 		var out bytes.Buffer
 		require.NoError(t, writeTable(&out, res.Series, regexp.MustCompile("Tessera")))
+		figs, err := figures(res, regexp.MustCompile(defaultWritersPlot), "")
+		if err != nil {
+			return
+		}
+		for _, fig := range figs {
+			var doc bytes.Buffer
+			require.NoError(t, renderSVG(&doc, fig))
+			require.NotContains(t, doc.String(), "NaN", "every drawn coordinate is a number")
+			var root node
+			require.NoError(t, xml.Unmarshal(doc.Bytes(), &root), "the figure is well-formed XML")
+		}
 	})
 }

@@ -114,6 +114,13 @@ func (s *series) add(pairs []string) error {
 	if len(pairs)%2 != 0 {
 		return fmt.Errorf("benchmark %s: odd number of value/unit fields", s.Name)
 	}
+	seen := make(map[string]bool, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		if seen[pairs[i+1]] {
+			return fmt.Errorf("benchmark %s: unit %q reported twice on one line", s.Name, pairs[i+1])
+		}
+		seen[pairs[i+1]] = true
+	}
 	for i := 0; i < len(pairs); i += 2 {
 		v, err := strconv.ParseFloat(pairs[i], 64)
 		if err != nil {

@@ -198,19 +198,10 @@ func formatRatio(r float64) string {
 
 // writeEnv writes one line naming the machine the results came from.
 func writeEnv(w io.Writer, res *results) error {
-	var parts []string
-	if cpu := res.Env["cpu"]; cpu != "" {
-		parts = append(parts, cpu)
-	}
-	if res.Env["goos"] != "" || res.Env["goarch"] != "" {
-		parts = append(parts, res.Env["goos"]+"/"+res.Env["goarch"])
-	}
-	if res.Procs != "" {
-		parts = append(parts, "GOMAXPROCS="+res.Procs)
-	}
-	if len(parts) == 0 {
+	sentence := envSentence(res)
+	if sentence == "" {
 		return nil
 	}
-	_, err := fmt.Fprintf(w, "Measured on %s.\n\n", strings.Join(parts, ", "))
+	_, err := fmt.Fprintf(w, "%s\n\n", sentence)
 	return err
 }
