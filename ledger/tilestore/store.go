@@ -50,7 +50,7 @@ type Store struct {
 	logger  *slog.Logger
 	cache   *tileCache
 
-	// writeMu serialises Add; it guards app and recent.
+	// writeMu serialises Add; it guards app, recent and inBatch.
 	writeMu sync.Mutex
 	app     *merkle.Appender
 	// recent maps the hashes of the leaves at indices >= recentStart to
@@ -58,6 +58,10 @@ type Store struct {
 	// reading the backend. It is cleared when it reaches recentLimit.
 	recent      map[merkle.Hash]uint64
 	recentStart uint64
+	// inBatch maps the hashes of the new leaves of the Add in progress to
+	// their index; kept between Adds (cleared at the start of each) so
+	// that an Add does not allocate and grow a map of its own.
+	inBatch map[merkle.Hash]uint64
 	// known filters the hashes of committed leaves (nil if none); it is
 	// updated after each commit, before the new head is published, and
 	// filled from the tiles by a goroutine that Open starts and Close
@@ -155,6 +159,11 @@ func checkpointFor(head ledger.TreeHead, cp []byte) error {
 // recentLimit bounds the dedup window kept in memory (about 5 MiB).
 const recentLimit = 1 << 16
 
+// batchMapLimit is the largest inBatch map kept from one Add to the next:
+// clearing a map costs its capacity, so one grown by an unusually large
+// Add is dropped rather than cleared by every later one.
+const batchMapLimit = 1 << 12
+
 // Precheck implements ledger.Prechecker.
 func (s *Store) Precheck(ctx context.Context, leafHash merkle.Hash) (uint64, bool, uint64, error) {
 	release, err := s.enter()
@@ -246,7 +255,11 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 	size := s.app.Size()
 	commit := &Commit{Leaves: make([]IndexedLeaf, 0, len(leaves))}
 	hashes := make([]merkle.Hash, 0, len(leaves))
-	var inBatch map[merkle.Hash]uint64
+	if s.inBatch == nil || len(s.inBatch) > batchMapLimit {
+		s.inBatch = make(map[merkle.Hash]uint64, len(leaves))
+	}
+	inBatch := s.inBatch
+	clear(inBatch)
 	for i, l := range leaves {
 		if idx, ok := inBatch[l.Hash]; ok {
 			res.Indices[i], res.Existed[i] = idx, true
@@ -261,9 +274,6 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 			continue
 		}
 		idx = size + uint64(len(hashes))
-		if inBatch == nil {
-			inBatch = make(map[merkle.Hash]uint64, len(leaves))
-		}
 		inBatch[l.Hash] = idx
 		res.Indices[i] = idx
 		hashes = append(hashes, l.Hash)
