@@ -92,6 +92,15 @@ type appendReq struct {
 	err        error
 }
 
+// appendCall is what one Append allocates: its request and the receipt it
+// returns, in one object, so that an append costs one allocation fewer.
+// The receipt keeps the object alive; Append drops the request's leaf
+// (the encoded payload with it) before returning the receipt.
+type appendCall struct {
+	req     appendReq
+	receipt Receipt
+}
+
 // Open starts a Log over cfg.Store. The caller keeps ownership of the
 // store: close the Log first, then the store.
 //
@@ -196,10 +205,11 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 			return nil, fmt.Errorf("%w: %w", ErrWriterRejected, err)
 		}
 	}
-	r := &appendReq{
+	call := &appendCall{req: appendReq{
 		leaf:  Leaf{Data: data, Hash: merkle.HashLeaf(data), Subject: e.Subject},
 		ready: make(chan struct{}),
-	}
+	}}
+	r := &call.req
 	if e.Payload != nil {
 		r.leaf.Payload = encodePayload(e.Payload)
 	}
@@ -250,7 +260,11 @@ func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
 		}
 	}
 	l.metrics.appended(start)
-	return &Receipt{Index: r.index, Leaf: data, Proof: proof, Checkpoint: r.checkpoint, Existed: r.existed}, nil
+	// The sequencer read r.leaf before it closed r.ready and does not
+	// touch r after that.
+	r.leaf = Leaf{}
+	call.receipt = Receipt{Index: r.index, Leaf: data, Proof: proof, Checkpoint: r.checkpoint, Existed: r.existed}
+	return &call.receipt, nil
 }
 
 // existing returns the receipt of an entry appended before, Existed set.
