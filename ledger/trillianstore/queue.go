@@ -3,6 +3,7 @@ package trillianstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -91,6 +92,24 @@ func (s *Store) awaitGrowth(ctx context.Context, size uint64) (ledger.TreeHead, 
 	if seen.Size > size {
 		return seen, nil
 	}
+	root, leaves, err := s.pollLeaves(ctx, size)
+	if err != nil || root.Size <= size {
+		return ledger.TreeHead{Size: size}, err
+	}
+	if hashes, ok := grownLeaves(leaves, size, root.Size); ok && s.adoptKnown(root, size, hashes) {
+		return root, nil
+	}
+	if ok, err := s.adoptRead(ctx, root); ok || err != nil {
+		return root, err
+	}
+	return s.observe(ctx)
+}
+
+// pollLeaves asks Trillian for the leaves from index size on, with its
+// latest root (not checked yet). A log server that refuses a range
+// starting at its tree size (OutOfRange, as older Trillian storage
+// layers do) is polled for its root alone instead.
+func (s *Store) pollLeaves(ctx context.Context, size uint64) (ledger.TreeHead, []*trillian.LogLeaf, error) {
 	var resp *trillian.GetLeavesByRangeResponse
 	err := s.call(ctx, "GetLeavesByRange", func(ctx context.Context) (err error) {
 		resp, err = s.log.GetLeavesByRange(ctx, &trillian.GetLeavesByRangeRequest{
@@ -98,20 +117,18 @@ func (s *Store) awaitGrowth(ctx context.Context, size uint64) (ledger.TreeHead, 
 		})
 		return err
 	})
+	if rpcErr := (*RPCError)(nil); errors.As(err, &rpcErr) && rpcErr.Code == codes.OutOfRange {
+		root, _, err := s.fetchRoot(ctx, 0)
+		return root, nil, err
+	}
 	if err != nil {
-		return ledger.TreeHead{Size: size}, err
+		return ledger.TreeHead{}, nil, err
 	}
 	root, err := parseRoot(resp.GetSignedLogRoot())
-	if err != nil || root.Size <= size {
-		return ledger.TreeHead{Size: size}, err
+	if err != nil {
+		return ledger.TreeHead{}, nil, err
 	}
-	if hashes, ok := grownLeaves(resp.GetLeaves(), size, root.Size); ok && s.adoptKnown(root, size, hashes) {
-		return root, nil
-	}
-	if ok, err := s.adoptRead(ctx, root); ok || err != nil {
-		return root, err
-	}
-	return s.observe(ctx)
+	return root, resp.GetLeaves(), nil
 }
 
 // grownLeaves returns the Merkle leaf hashes of leaves, which a poll read
