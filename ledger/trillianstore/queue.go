@@ -108,8 +108,12 @@ func (s *Store) awaitGrowth(ctx context.Context, size uint64) (ledger.TreeHead, 
 // pollLeaves asks Trillian for the leaves from index size on, with its
 // latest root (not checked yet). A log server that refuses a range
 // starting at its tree size (OutOfRange, as older Trillian storage
-// layers do) is polled for its root alone instead.
+// layers do) is polled for its root alone instead, from then on.
 func (s *Store) pollLeaves(ctx context.Context, size uint64) (ledger.TreeHead, []*trillian.LogLeaf, error) {
+	if s.rootPolls.Load() {
+		root, _, err := s.fetchRoot(ctx, 0)
+		return root, nil, err
+	}
 	var resp *trillian.GetLeavesByRangeResponse
 	err := s.call(ctx, "GetLeavesByRange", func(ctx context.Context) (err error) {
 		resp, err = s.log.GetLeavesByRange(ctx, &trillian.GetLeavesByRangeRequest{
@@ -118,6 +122,7 @@ func (s *Store) pollLeaves(ctx context.Context, size uint64) (ledger.TreeHead, [
 		return err
 	})
 	if rpcErr := (*RPCError)(nil); errors.As(err, &rpcErr) && rpcErr.Code == codes.OutOfRange {
+		s.rootPolls.Store(true)
 		root, _, err := s.fetchRoot(ctx, 0)
 		return root, nil, err
 	}

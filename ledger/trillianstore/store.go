@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/trillian"
@@ -48,6 +49,9 @@ type Store struct {
 	// tree's size without asking Trillian (a wrong guess costs a retry
 	// round, never a wrong index). Guarded by addMu.
 	clean bool
+	// rootPolls is set once the log server refused a poll by range (see
+	// pollLeaves): later polls ask for the root alone.
+	rootPolls atomic.Bool
 
 	// mu guards the fields below.
 	mu sync.Mutex
