@@ -78,6 +78,8 @@ type Config struct {
 	// integrate the leaves of one Add. Default 60s.
 	IntegrationTimeout time.Duration
 	// PollInterval is the wait between checks for integration (each one
+	// RPC: in ModeLog a GetLeavesByRange from the last size seen, which
+	// returns the root and the new leaves together; in ModePreordered a
 	// GetLatestSignedLogRoot). Default 2ms: Trillian's signer integrates
 	// every --sequencer_interval, and a longer poll adds its latency to
 	// every Add.

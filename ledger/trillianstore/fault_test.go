@@ -147,6 +147,32 @@ func TestFaults(t *testing.T) {
 		_, err := s.Add(ctx, leaves[3:4], sign)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 	})
+	t.Run("a server refusing a range at its tree size is polled for its root", func(t *testing.T) {
+		// Older Trillian storage answers OutOfRange to a GetLeavesByRange
+		// that starts at the tree size instead of returning the root alone.
+		var refused atomic.Int32
+		s := open(t, func(ctx context.Context, method string, reply any, invoke func() error) error {
+			err := invoke()
+			if r, ok := reply.(*trillian.GetLeavesByRangeResponse); ok && err == nil && len(r.Leaves) == 0 {
+				refused.Add(1)
+				return status.Error(codes.OutOfRange, "injected")
+			}
+			return err
+		})
+		more := makeLeaves(t, "faults-range", 3, 2, 200)
+		res, err := s.Add(context.Background(), more, sign)
+		require.NoError(t, err)
+		verifyResult(t, more, res, verifier)
+		// A poll that finds nothing new is refused (unless one was during
+		// the Add) and falls back; once refused, polls ask for the root
+		// alone, so there is exactly one refusal.
+		for range 2 {
+			head, err := s.awaitGrowth(context.Background(), res.Head.Size)
+			require.NoError(t, err)
+			require.Equal(t, res.Head.Size, head.Size)
+		}
+		require.Equal(t, int32(1), refused.Load())
+	})
 	t.Run("tampered proof is corrupt", func(t *testing.T) {
 		// A store that opens a non-empty tree reads the edge of its mirror
 		// from Trillian, checked with Trillian's inclusion proofs.

@@ -1,7 +1,9 @@
 package trillianstore
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -69,11 +71,20 @@ func (s *Store) addQueued(ctx context.Context, b *batch) (ledger.TreeHead, error
 	return s.awaitQueued(ctx, b, mergeSorted(todo, notFound), from)
 }
 
-// awaitGrowth polls Trillian's root once: if the tree grew beyond size, it
-// returns the new head, checked either by reading the new leaves into the
-// mirror (adoptRead) or, failing that, with a consistency proof
-// (observe); otherwise a head of size (with no root). A head seen beyond
-// size already (by another call) is returned as it is.
+// awaitGrowth polls Trillian once: if the tree grew beyond size, it
+// returns the new head, checked by extending the mirror with the new
+// leaves (which must give its root) or, failing that, with a consistency
+// proof (observe); otherwise a head of size (with no root). A head seen
+// beyond size already (by another call) is returned as it is.
+//
+// The poll is one GetLeavesByRange from size on: Trillian answers it with
+// its latest root and the leaves integrated beyond size (up to BatchSize,
+// read in the same transaction as the root), so a poll that sees the tree
+// grow has read the new leaves too, and the mirror checks them against
+// that root without a second round trip (adoptKnown). When it cannot (the
+// mirror does not end at size and at the newest head seen, or more than
+// BatchSize leaves are new, or they do not give the root), the leaves are
+// dropped and the head is checked the slower way (adoptRead, observe).
 func (s *Store) awaitGrowth(ctx context.Context, size uint64) (ledger.TreeHead, error) {
 	s.mu.Lock()
 	seen := s.seen
@@ -81,14 +92,69 @@ func (s *Store) awaitGrowth(ctx context.Context, size uint64) (ledger.TreeHead, 
 	if seen.Size > size {
 		return seen, nil
 	}
-	root, _, err := s.fetchRoot(ctx, 0)
+	root, leaves, err := s.pollLeaves(ctx, size)
 	if err != nil || root.Size <= size {
 		return ledger.TreeHead{Size: size}, err
+	}
+	if hashes, ok := grownLeaves(leaves, size, root.Size); ok && s.adoptKnown(root, size, hashes) {
+		return root, nil
 	}
 	if ok, err := s.adoptRead(ctx, root); ok || err != nil {
 		return root, err
 	}
 	return s.observe(ctx)
+}
+
+// pollLeaves asks Trillian for the leaves from index size on, with its
+// latest root (not checked yet). A log server that refuses a range
+// starting at its tree size (OutOfRange, as older Trillian storage
+// layers do) is polled for its root alone instead, from then on.
+func (s *Store) pollLeaves(ctx context.Context, size uint64) (ledger.TreeHead, []*trillian.LogLeaf, error) {
+	if s.rootPolls.Load() {
+		root, _, err := s.fetchRoot(ctx, 0)
+		return root, nil, err
+	}
+	var resp *trillian.GetLeavesByRangeResponse
+	err := s.call(ctx, "GetLeavesByRange", func(ctx context.Context) (err error) {
+		resp, err = s.log.GetLeavesByRange(ctx, &trillian.GetLeavesByRangeRequest{
+			LogId: s.cfg.TreeID, StartIndex: int64(size), Count: int64(s.cfg.BatchSize),
+		})
+		return err
+	})
+	if rpcErr := (*RPCError)(nil); errors.As(err, &rpcErr) && rpcErr.Code == codes.OutOfRange {
+		s.rootPolls.Store(true)
+		root, _, err := s.fetchRoot(ctx, 0)
+		return root, nil, err
+	}
+	if err != nil {
+		return ledger.TreeHead{}, nil, err
+	}
+	root, err := parseRoot(resp.GetSignedLogRoot())
+	if err != nil {
+		return ledger.TreeHead{}, nil, err
+	}
+	return root, resp.GetLeaves(), nil
+}
+
+// grownLeaves returns the Merkle leaf hashes of leaves, which a poll read
+// from index size on, if they are exactly the leaves [size, newSize), each
+// at its index and hashing to its Merkle leaf hash. It returns false
+// otherwise (some missing, or not what they claim to be); the caller then
+// reads them again and checks them against the root.
+func grownLeaves(leaves []*trillian.LogLeaf, size, newSize uint64) ([]merkle.Hash, bool) {
+	if uint64(len(leaves)) < newSize-size {
+		return nil, false
+	}
+	hashes := make([]merkle.Hash, newSize-size)
+	for i := range hashes {
+		l := leaves[i]
+		h := merkle.HashLeaf(l.LeafValue)
+		if l.LeafIndex != int64(size)+int64(i) || !bytes.Equal(h[:], l.MerkleLeafHash) {
+			return nil, false
+		}
+		hashes[i] = h
+	}
+	return hashes, true
 }
 
 // mirrorStart returns the size of the store's mirror, starting the mirror

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/trillian"
@@ -48,6 +49,9 @@ type Store struct {
 	// tree's size without asking Trillian (a wrong guess costs a retry
 	// round, never a wrong index). Guarded by addMu.
 	clean bool
+	// rootPolls is set once the log server refused a poll by range (see
+	// pollLeaves): later polls ask for the root alone.
+	rootPolls atomic.Bool
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -191,16 +195,26 @@ func (s *Store) fetchRoot(ctx context.Context, firstSize uint64) (ledger.TreeHea
 	if err != nil {
 		return ledger.TreeHead{}, nil, err
 	}
+	head, err := parseRoot(resp.GetSignedLogRoot())
+	if err != nil {
+		return ledger.TreeHead{}, nil, err
+	}
+	return head, resp.GetProof().GetHashes(), nil
+}
+
+// parseRoot returns the tree head of a signed log root (not trusted yet:
+// the caller checks it against the heads seen).
+func parseRoot(slr *trillian.SignedLogRoot) (ledger.TreeHead, error) {
 	var root types.LogRootV1
-	if err := root.UnmarshalBinary(resp.GetSignedLogRoot().GetLogRoot()); err != nil {
-		return ledger.TreeHead{}, nil, corruptf("log root: %v", err)
+	if err := root.UnmarshalBinary(slr.GetLogRoot()); err != nil {
+		return ledger.TreeHead{}, corruptf("log root: %v", err)
 	}
 	if len(root.RootHash) != merkle.HashSize {
-		return ledger.TreeHead{}, nil, corruptf("root hash of %d bytes", len(root.RootHash))
+		return ledger.TreeHead{}, corruptf("root hash of %d bytes", len(root.RootHash))
 	}
 	head := ledger.TreeHead{Size: root.TreeSize}
 	copy(head.Root[:], root.RootHash)
-	return head, resp.GetProof().GetHashes(), nil
+	return head, nil
 }
 
 // observe fetches Trillian's latest root and checks that it is consistent
