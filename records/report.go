@@ -132,7 +132,7 @@ func (s *Service) Report(ctx context.Context, patient string) (*Report, error) {
 			ev.Type = EventCustodialRevoke
 		case consent.KindCustodialGranted:
 			st := h.Custodial.Statement
-			ev.Type, ev.Custodial, ev.Salt = EventCustodialGrant, &st, Salt(h.Custodial.Salt)
+			ev.Type, ev.Custodial, ev.Salt = EventCustodialGrant, &st, h.Custodial.Salt
 		}
 		rep.Events = append(rep.Events, ev)
 	}
@@ -359,7 +359,7 @@ func (r *Report) verifyEvent(ctx context.Context, ev *Event, v *ledger.Verifier,
 		if err := r.verifyCustodial(ev); err != nil {
 			return err
 		}
-		c, err = ev.Custodial.Commitment(consent.Salt(ev.Salt))
+		c, err = ev.Custodial.Commitment(ev.Salt)
 	default:
 		return nil
 	}

@@ -85,7 +85,7 @@ func (r *Report) marshal(results []Verification) ([]byte, error) {
 			we.Decision = string(b)
 		}
 		if ev.Custodial != nil {
-			we.Custodial = &consent.CustodialProof{Statement: *ev.Custodial, Salt: consent.Salt(ev.Salt)}
+			we.Custodial = &consent.CustodialProof{Statement: *ev.Custodial, Salt: ev.Salt}
 		}
 		if ev.Granted != nil {
 			b, err := ev.Granted.MarshalBinary()

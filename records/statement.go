@@ -4,11 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"time"
 	"unicode/utf8"
 
+	"github.com/healthledger/healthledger/consent"
 	"github.com/healthledger/healthledger/ledger"
 )
 
@@ -23,24 +23,21 @@ const (
 )
 
 // SaltSize is the size of a statement's salt.
-const SaltSize = 32
+const SaltSize = len(Salt{})
 
 // Salt is the random value a commitment is salted with. Whoever holds it
 // and the statement can check the commitment on the log; without it the
-// commitment reveals nothing, even of a statement with few unknowns.
-type Salt [SaltSize]byte
-
-// String returns the hex encoding of the salt.
-func (s Salt) String() string { return hex.EncodeToString(s[:]) }
+// commitment reveals nothing, even of a statement with few unknowns. It is
+// the type of package consent's custodial statements, so that a report
+// carries one kind of salt.
+type Salt = consent.Salt
 
 // ParseSalt parses the hex encoding of a salt.
 func ParseSalt(s string) (Salt, error) {
-	var out Salt
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != SaltSize {
+	out, err := consent.ParseSalt(s)
+	if err != nil {
 		return out, fmt.Errorf("%w: salt is not %d bytes of hex", ErrMalformed, SaltSize)
 	}
-	copy(out[:], b)
 	return out, nil
 }
 
