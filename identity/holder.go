@@ -40,6 +40,9 @@ func (h *Holder) DID() string { return h.did }
 // KeyID returns the verification method id the holder signs with.
 func (h *Holder) KeyID() string { return h.keyID }
 
+// Public returns the public key the holder signs with.
+func (h *Holder) Public() PublicKey { return h.key.Public() }
+
 // Sign signs message as is. Use it for messages that carry their own
 // domain separation (for example a consent's signed encoding); check with
 // [Resolver.CheckSignature].

@@ -202,32 +202,14 @@ func describe(d *consent.Decision) string {
 	return s
 }
 
-// newDID creates a did:hl identity on the ledger and returns its holder.
+// newDID creates a did:hl identity on the ledger and returns its holder
+// (its rotation key, which a real holder keeps offline, is dropped here).
 func newDID(ctx context.Context, log *ledger.Log) (*identity.Holder, error) {
-	rotation, err := identity.GenerateKey(identity.KeyTypeEd25519)
+	id, err := identity.Create(ctx, log, identity.KeyTypeEd25519, time.Now().UTC().Add(-time.Second))
 	if err != nil {
 		return nil, err
 	}
-	device, err := identity.GenerateKey(identity.KeyTypeEd25519)
-	if err != nil {
-		return nil, err
-	}
-	state := identity.State{
-		RotationKeys:        []identity.PublicKey{rotation.Public()},
-		VerificationMethods: []identity.VerificationMethod{{ID: "key-1", Key: device.Public(), Relationships: identity.AssertionMethod}},
-	}
-	op, did, err := identity.NewGenesis(state, time.Now().UTC().Add(-time.Second), rotation)
-	if err != nil {
-		return nil, err
-	}
-	e, err := identity.OperationEntry(did, op, rotation)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := log.Append(ctx, e); err != nil {
-		return nil, err
-	}
-	return identity.NewHolder(did, did+"#key-1", device)
+	return id.Holder, nil
 }
 
 // newPrivacy returns the deployment's sealer and tagger: a privacy.Vault

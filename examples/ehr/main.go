@@ -394,33 +394,15 @@ func openClinic(ctx context.Context) (*clinic, error) {
 	return c, err
 }
 
-// newDID creates a did:hl identity on the ledger and returns its holder.
+// newDID creates a did:hl identity on the ledger and returns its holder
+// (its rotation key, which a real holder keeps offline, is dropped here).
 func (c *clinic) newDID(ctx context.Context) (*identity.Holder, error) {
-	rotation, err := identity.GenerateKey(identity.KeyTypeEd25519)
+	id, err := identity.Create(ctx, c.log, identity.KeyTypeEd25519, time.Now().UTC().Add(-time.Second))
 	if err != nil {
 		return nil, err
 	}
-	device, err := identity.GenerateKey(identity.KeyTypeEd25519)
-	if err != nil {
-		return nil, err
-	}
-	state := identity.State{
-		RotationKeys:        []identity.PublicKey{rotation.Public()},
-		VerificationMethods: []identity.VerificationMethod{{ID: "key-1", Key: device.Public(), Relationships: identity.AssertionMethod}},
-	}
-	op, did, err := identity.NewGenesis(state, time.Now().UTC().Add(-time.Second), rotation)
-	if err != nil {
-		return nil, err
-	}
-	e, err := identity.OperationEntry(did, op, rotation)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.log.Append(ctx, e); err != nil {
-		return nil, err
-	}
-	c.pubkeys[did] = device.Public()
-	return identity.NewHolder(did, did+"#key-1", device)
+	c.pubkeys[id.Holder.DID()] = id.Holder.Public()
+	return id.Holder, nil
 }
 
 // newPrivacy returns the deployment's sealer and keyed tagger (a local
