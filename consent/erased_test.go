@@ -2,24 +2,32 @@ package consent
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/healthledger/healthledger/ledger"
+	"github.com/healthledger/healthledger/ledger/memstore"
 	"github.com/stretchr/testify/require"
 )
 
 // erase has the EHR erase the payloads of the patient's entries below
 // before, on the real ledger, and returns the erasure's receipt.
 func (w *world) erase(before uint64) *ledger.Receipt {
-	ctx := context.Background()
+	rc, err := w.log.Erase(context.Background(), w.erasureEntry(before))
+	require.NoError(w.t, err)
+	return rc
+}
+
+// erasureEntry returns the erasure entry, signed by the EHR, of the
+// payloads of the patient's entries below before.
+func (w *world) erasureEntry(before uint64) *ledger.Entry {
 	tag, err := w.reg.SubjectTag(patient)
 	require.NoError(w.t, err)
 	ex, err := ledger.NewErasureEntry(tag, before, "GDPR Art. 17(1)(a)", w.ehr.did, w.tick())
 	require.NoError(w.t, err)
 	require.NoError(w.t, w.ehr.SignEntry(ex))
-	rc, err := w.log.Erase(ctx, ex)
-	require.NoError(w.t, err)
-	return rc
+	return ex
 }
 
 // TestErasedGrantNoLongerCounts: after an erasure of the patient's grant,
@@ -157,27 +165,45 @@ func TestHistoryKeepsARevocationOfAnErasedGrant(t *testing.T) {
 	require.Nil(t, h[1].Erased)
 }
 
+// failingEraser is a ledger store whose ErasePayloads fails while fail is
+// set: Log.Erase then has appended the erasure and deleted nothing, as a
+// crash between the two would leave it.
+type failingEraser struct {
+	ledger.Store
+	fail atomic.Bool
+}
+
+var errEraseFailed = errors.New("test: ErasePayloads failed")
+
+func (s *failingEraser) ErasePayloads(ctx context.Context, indices []uint64, erasedBy uint64) error {
+	if s.fail.Load() {
+		return errEraseFailed
+	}
+	return s.Store.ErasePayloads(ctx, indices, erasedBy)
+}
+
 // TestSyncDuringAnErasure: a registry that scans between Log.Erase's
-// append of the erasure and its deletion of the payloads (simulated by
-// appending the erasure entry first, then calling Log.Erase with it, which
-// finds it and deletes) drops the grant on the next Sync.
+// append of the erasure and its deletion of the payloads (a store whose
+// deletion fails, as a crash in between would leave it; Log.Append refuses
+// erasure entries) keeps the grant, whose payload is still there, and
+// drops it on the Sync after Log.Erase, called again, deleted it.
 func TestSyncDuringAnErasure(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t, newVault(t))
+	st := &failingEraser{Store: memstore.New()}
+	w := newWorldOn(t, nil, st)
 	w.submitGrant(careTeamOnly())
 	req := w.request()
-	tag, err := w.reg.SubjectTag(patient)
-	require.NoError(t, err)
-	ex, err := ledger.NewErasureEntry(tag, w.size(), "retention rule R-7", w.ehr.did, w.tick())
-	require.NoError(t, err)
-	require.NoError(t, w.ehr.SignEntry(ex))
-	_, err = w.log.Append(ctx, ex) // recorded, nothing deleted yet
-	require.NoError(t, err)
+	ex := w.erasureEntry(w.size())
+	st.fail.Store(true)
+	rc, err := w.log.Erase(ctx, ex) // recorded, nothing deleted yet
+	require.ErrorIs(t, err, errEraseFailed)
+	require.NotNil(t, rc)
 	require.NoError(t, w.reg.Sync(ctx, patient))
 	d, err := w.reg.Decide(&req)
 	require.NoError(t, err)
 	require.True(t, d.Allowed, "the payloads are still there")
 
+	st.fail.Store(false)
 	_, err = w.log.Erase(ctx, ex) // now deleted
 	require.NoError(t, err)
 	require.NoError(t, w.reg.Sync(ctx, patient))

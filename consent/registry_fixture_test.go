@@ -112,6 +112,11 @@ type world struct {
 const testOrigin = "consent.test/log"
 
 func newWorld(t *testing.T, sealer Sealer) *world {
+	return newWorldOn(t, sealer, memstore.New())
+}
+
+// newWorldOn is newWorld with the ledger over store.
+func newWorldOn(t *testing.T, sealer Sealer, store ledger.Store) *world {
 	skey, vkey, err := ledger.GenerateKey(testOrigin)
 	require.NoError(t, err)
 	signer, err := ledger.NewSigner(skey)
@@ -120,7 +125,7 @@ func newWorld(t *testing.T, sealer Sealer) *world {
 	require.NoError(t, err)
 	// The tests date grants months apart; the log's clock check is tested
 	// in package ledger.
-	l, err := ledger.Open(context.Background(), ledger.Config{Store: memstore.New(), Signer: signer, Origin: testOrigin, MaxClockSkew: 50 * 365 * 24 * time.Hour})
+	l, err := ledger.Open(context.Background(), ledger.Config{Store: store, Signer: signer, Origin: testOrigin, MaxClockSkew: 50 * 365 * 24 * time.Hour})
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
 	w := &world{t: t, log: l, verifier: v, vkey: vkey, keys: &fakeKeys{}, now: t2026}

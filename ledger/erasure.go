@@ -14,6 +14,11 @@ import (
 // erased: its body is an [Erasure]. The entry itself is never erased.
 const KindErasure Kind = 0x0003
 
+// ErrUseErase reports a KindErasure entry passed to [Log.Append], which
+// refuses it and writes nothing: an erasure is recorded and carried out by
+// [Log.Erase] only. It wraps ErrInvalidEntry.
+var ErrUseErase = fmt.Errorf("%w: an erasure entry is appended by Log.Erase", ErrInvalidEntry)
+
 // Erasure is the body of a KindErasure entry: every payload of the entries
 // of the entry's subject with an index below Before was erased, on the
 // stated Ground (for example "GDPR Art. 17(1)(a)" or a retention rule).
@@ -97,8 +102,17 @@ func NewErasureEntry(subject SubjectTag, before uint64, ground, writer string, a
 // erasure's Before and below e's own index. Leaves, tiles, checkpoints and
 // every receipt ever issued stay byte-identical and keep verifying; reading
 // an erased entry with Log.Entry fails with an *ErasedError that carries
-// this erasure's receipt. Erase is idempotent: calling it again with the
-// same entry finds it in the log and deletes whatever is left.
+// this erasure's receipt.
+//
+// Erase is the only way an erasure entry enters the log ([Log.Append]
+// refuses one with ErrUseErase), and it applies every check Append does,
+// the Config.WriterVerifier's included; an entry refused is not written
+// and nothing is deleted. Erase is idempotent: calling it again with the
+// same entry finds it in the log (the receipt has Existed set) and deletes
+// whatever is left. If Erase fails after the entry was appended (the
+// error then says the erasure was recorded and comes with its receipt),
+// or the process stops in between, calling Erase again with the same
+// entry completes the deletion.
 //
 // What erasure does not promise: it cannot reach copies made outside the
 // store (backups, replicas, readers who kept a payload, or, for sealed
@@ -108,7 +122,7 @@ func (l *Log) Erase(ctx context.Context, e *Entry) (*Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := l.Append(ctx, e)
+	r, err := l.appendEntry(ctx, e)
 	if err != nil {
 		return nil, err
 	}

@@ -186,7 +186,21 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 // (nothing is written then). If ctx ends while the entry waits for its batch, Append
 // returns ctx.Err() and the entry may or may not be appended; appending it
 // again is safe, since it is deduplicated.
+//
+// Append refuses every KindErasure entry, new or already in the log, with a
+// *FieldError wrapping ErrUseErase (and ErrInvalidEntry), and writes
+// nothing: an erasure entry says that payloads were deleted, so it enters
+// the log only through [Log.Erase], which deletes them.
 func (l *Log) Append(ctx context.Context, e *Entry) (*Receipt, error) {
+	if e != nil && e.Kind == KindErasure {
+		return nil, fieldErr(ErrUseErase, "kind", "refused by Log.Append")
+	}
+	return l.appendEntry(ctx, e)
+}
+
+// appendEntry is Append without the refusal of erasure entries: the way in
+// of Log.Erase.
+func (l *Log) appendEntry(ctx context.Context, e *Entry) (*Receipt, error) {
 	if l.closed.Load() {
 		return nil, ErrClosed
 	}
