@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/healthledger/healthledger/ledger"
@@ -14,7 +15,89 @@ import (
 // access records below the erasure can no longer be opened, but the log
 // still proves that they existed, who wrote them and when. The Registry
 // treats them as SPEC.md, "Erasure", says: they no longer count on replay,
-// and the reports list them as erased instead of failing.
+// and the reports list them as erased instead of failing. Registry.Erase
+// erases through the ledger and updates the patient's state before it
+// returns.
+
+// Eraser is the part of a ledger that [Registry.Erase] uses, implemented
+// by *ledger.Log. Erase MUST do what ledger.Log.Erase does: append the
+// ledger.KindErasure entry (or find it already in the log) and delete the
+// payloads it covers, returning without error only once they are deleted.
+type Eraser interface {
+	Erase(ctx context.Context, e *ledger.Entry) (*ledger.Receipt, error)
+}
+
+// Erase erases the payloads of the patient's entries that the erasure
+// entry e covers, through the ledger (ledger.Log.Erase), and brings the
+// patient's consents up to date before it returns: once Erase has
+// returned without error, every decision ([Registry.DecideInto],
+// [Registry.Authorize]) leaves out the erased grants, exactly as a
+// Registry that replays the patient afresh does. A decision made while
+// Erase runs may still use the consents as they were. This is how a
+// deployment erases a patient's consent and access entries: calling
+// ledger.Log.Erase directly leaves a Registry that had loaded the patient
+// deciding from the erased grants until its next Sync or Submit for the
+// patient (SPEC.md, "Erasure").
+//
+// e is a ledger.KindErasure entry under the patient's subject tag (see
+// [Registry.SubjectTag] and ledger.NewErasureEntry), signed as the
+// ledger's writer check requires. Erase refuses, before writing anything,
+// any other entry (an error wrapping ErrNotPatientErasure) and a
+// RegistryConfig.Log that is not an [Eraser] (ErrInvalidConfig).
+//
+// If the ledger's erasure fails, Erase returns its error, with the
+// erasure's receipt if the erasure entry was appended: the payloads not
+// deleted yet still count, and calling Erase again with the same entry
+// completes the erasure. If the erasure succeeded but replaying the
+// patient failed, Erase returns the receipt and the error and leaves the
+// patient unloaded: DecideInto then denies with ErrNotLoaded, and
+// Authorize replays the patient from the ledger first.
+func (r *Registry) Erase(ctx context.Context, patient string, e *ledger.Entry) (*ledger.Receipt, error) {
+	eraser, ok := r.cfg.Log.(Eraser)
+	if !ok {
+		return nil, fmt.Errorf("%w: RegistryConfig.Log cannot erase (it is not a consent.Eraser)", ErrInvalidConfig)
+	}
+	if _, err := ledger.ParseErasure(e); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotPatientErasure, err)
+	}
+	tag, err := r.SubjectTag(patient)
+	if err != nil {
+		return nil, err
+	}
+	if e.Subject != tag {
+		return nil, invalid("subject", ErrNotPatientErasure)
+	}
+	rcpt, err := eraser.Erase(ctx, e)
+	if err != nil {
+		return rcpt, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, loaded := r.patients[patient]; !loaded {
+		return rcpt, nil // the first load replays the ledger as it is now
+	}
+	return rcpt, r.reloadLocked(ctx, patient)
+}
+
+// reloadLocked replays the patient from the first entry, as a fresh
+// Registry would, and then publishes the result in place of the patient's
+// state (decisions meanwhile use the old one). On error the patient is
+// left unloaded. r.mu must be held.
+func (r *Registry) reloadLocked(ctx context.Context, patient string) error {
+	st := &patientState{}
+	err := r.scan(ctx, patient, st, math.MaxUint64)
+	if err == nil {
+		r.patients[patient] = st
+		if err = r.rebuildLocked(patient, st); err == nil {
+			return nil
+		}
+	}
+	delete(r.patients, patient)
+	r.idxMu.Lock()
+	delete(r.indexes, patient)
+	r.idxMu.Unlock()
+	return err
+}
 
 // ErrConsentErased reports a decision that can no longer be re-evaluated
 // because a consent entry it relied on (a grant or revocation below its
@@ -120,9 +203,10 @@ func (st *patientState) skipErased(err error) {
 // loaded the patient before the erasure ends in the state a fresh replay
 // gives. An erasure deletes every payload of the tag below its bound, so
 // it is enough to look at the first applied entry. If it is still there
-// (Log.Erase had appended the erasure and not yet deleted, or a
-// KindErasure entry that erases nothing: anyone can append one), the
-// erasure stays pending and the next scan looks again (settleErasure).
+// (Log.Erase had appended the erasure and not yet deleted, or failed or
+// stopped in between; or an erasure entry written to the store other than
+// through Log.Erase, which ledger.Log.Append refuses), the erasure stays
+// pending and the next scan looks again (settleErasure).
 func (r *Registry) erasedApplied(ctx context.Context, st *patientState, e *ledger.Entry, index uint64) (bool, error) {
 	if st.first == 0 {
 		return false, nil

@@ -110,6 +110,10 @@ var (
 	ErrNotLoaded = errors.New("consent: patient's consents not loaded")
 	// ErrInvalidConfig reports a RegistryConfig without a required field.
 	ErrInvalidConfig = errors.New("consent: invalid configuration")
+	// ErrNotPatientErasure reports an entry passed to Registry.Erase that
+	// is not a well-formed erasure entry under the patient's subject tag;
+	// nothing is written then.
+	ErrNotPatientErasure = errors.New("consent: not an erasure of the patient's entries")
 	// ErrRecorderSignature reports an access entry whose recorder
 	// signature does not verify.
 	ErrRecorderSignature = errors.New("consent: access entry not signed by its recorder")

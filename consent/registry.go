@@ -126,8 +126,9 @@ type RegistryConfig struct {
 // the ledger, decides without I/O ([Registry.DecideInto]), records access
 // decisions ([Registry.Authorize]), re-evaluates recorded decisions and
 // lists a patient's accesses. It is safe for concurrent use. A Registry
-// sees its own submissions at once and other writers' after
-// [Registry.Sync]. Updating one patient recompiles only that patient.
+// sees its own submissions and erasures ([Registry.Erase]) at once, and
+// other writers' after [Registry.Sync]. Updating one patient recompiles
+// only that patient.
 type Registry struct {
 	cfg RegistryConfig
 
