@@ -238,7 +238,9 @@ func (c *clinic) eraseMisfiledLetter(ctx context.Context) (erasure, error) {
 	if err := c.ehr.SignEntry(ex); err != nil {
 		return erasure{}, err
 	}
-	rc, err := c.log.Erase(ctx, ex)
+	// The registry has the log erase and brings the patient's consents up
+	// to date before it returns: an erased grant permits nothing after it.
+	rc, err := c.registry.Erase(ctx, c.patient.DID(), ex)
 	if err != nil {
 		return erasure{}, err
 	}
