@@ -14,7 +14,8 @@ import (
 
 // Log is the part of a ledger a [Registry] uses. *ledger.Log implements
 // it. Implementations MUST be safe for concurrent use, and Append MUST
-// return only once the entry is durable and in the tree.
+// return only once the entry is durable and in the tree. A Log that is
+// also an [Eraser] (*ledger.Log is) lets [Registry.Erase] erase.
 type Log interface {
 	// Append appends an entry and returns its receipt.
 	Append(ctx context.Context, e *ledger.Entry) (*ledger.Receipt, error)
