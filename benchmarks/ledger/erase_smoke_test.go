@@ -19,7 +19,7 @@ func TestEraseSmoke(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(subjectEntries*erasureStride), tmpl.size)
 	for i := range 2 { // two copies of one template, erased both ways
-		r, err := openErasureCopy(ctx, tmpl, fmt.Sprintf("%s/copy%d", root, i))
+		r, err := openErasureCopy(ctx, tmpl, fmt.Sprintf("%s/copy%d", root, i), i == 0)
 		require.NoError(t, err)
 		idx, err := r.log.BySubject(ctx, tmpl.subject, 0, 2*subjectEntries)
 		require.NoError(t, err)
