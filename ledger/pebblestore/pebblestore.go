@@ -3,10 +3,12 @@
 // default for a ledger that runs in one process on one machine.
 //
 // Every append batch is one Pebble batch committed with a synchronous WAL
-// write: the leaves, their hash and subject index keys, the changed tiles,
-// and the new head with its signed checkpoint. Pebble applies a batch
-// atomically, so after a crash the directory holds exactly the batches whose
-// commit returned, plus possibly whole later ones, never part of one.
+// write: the leaves and their payloads, the changed tiles, and the new head
+// with its signed checkpoint. Pebble applies a batch atomically, so after a
+// crash the directory holds exactly the batches whose commit returned, plus
+// possibly whole later ones, never part of one. The hash and subject index
+// records of the leaves are written later, many batches at once (see
+// "Index").
 // Reopening the directory restores the log; Open checks that the stored
 // tiles reproduce the stored root. [Store.Check] walks the whole store and
 // reports every inconsistency it finds (a flipped byte in a leaf, a tile,
@@ -84,6 +86,9 @@
 //     memtables (64 MiB each, at most 4 before writes stall);
 //   - up to Config.TileCacheSize full tiles (default 4096, about 64 MiB)
 //     and the tree's right edge;
+//   - the index records of at most two generations of leaves (see
+//     "Index"): 68 bytes a leaf plus 1 MiB of tables, about 11 MiB, more
+//     only while a rebuild or a slow disk lets more leaves wait;
 //   - the dedup filter (Config.DedupFilterSize, default 64 MiB): a Bloom
 //     filter of the leaf hashes, so that deduplicating a new entry (the
 //     common case) needs no Pebble read. Its size is fixed: at 10 million
@@ -96,13 +101,40 @@
 //     store, more while memtables and level-0 tables fill, against about
 //     17 for a whole append. Dedup is exact either way.
 //
-// Open does not read the log: it reads the head, the checkpoint and the
-// tree's right edge, so it takes the same time at any size. The filter is
+// Open does not read the log: it reads the head, the checkpoint, the
+// tree's right edge and the leaves after the index watermark (at most
+// about two generations, see "Index"), so it takes the same time at any
+// size. The filter is
 // filled after Open, in the background, from the level-0 tiles (each
 // decoded and checked as Open checks the edge; about a second of one core
 // per million entries); until it is full every dedup lookup is a Pebble
 // Get. The scale benchmark (benchmarks/scale) measures all of this by
 // decade of the log's size.
+//
+// # Index
+//
+// The hash index (leaf hash -> index: dedup, IndexOf) and the subject index
+// (BySubject) are derived data: the level-0 tiles hold every leaf hash and
+// the leaves name their subjects. Writing their records with each batch put
+// two keys per leaf at random places in Pebble's memtable, the largest
+// cost of an append after the disk. The store keeps the records of recent
+// leaves in memory instead, in generations of 64Ki leaves, and writes a
+// full generation to Pebble in one sorted batch, in the background and
+// without a sync of its own, together with the watermark W: every leaf
+// below W has its records in Pebble. Reads consult Pebble below W and
+// memory from W on, so a lookup never misses a committed leaf.
+//
+// A crash loses at most the records in memory, never a leaf: Open reads W
+// and rebuilds the records of the leaves from W to the head, each hash
+// from its level-0 tile (the tree's own record of it, so a damaged leaf
+// cannot hide from dedup) and each subject from the leaf (at most about
+// two generations: 128Ki leaves, a fraction of a second). Close writes
+// what is in memory, synced, so a clean reopen rebuilds nothing. W is
+// checked at Open: beyond the tree it is corruption (ErrCorrupt); lowered
+// it costs a longer rebuild; raised, the records it skips are missing and
+// Check reports each leaf (hash-index, subject-index). A directory from
+// before this layout has every record in Pebble and no W: Open sets W to
+// the tree size.
 //
 // # Erasure
 //
@@ -126,13 +158,12 @@
 //	'h' || leaf hash (32)                  -> index (8 bytes BE)
 //	's' || subject tag (32) || index (8)   -> empty
 //	't' || tile level (1) || tile index (8) -> tile (tilestore.EncodeTile)
+//	'W'                                    -> index watermark (8 BE)
 //	'H'                                    -> tree size (8 BE) || root (32)
 //	'C'                                    -> signed checkpoint note
 package pebblestore
 
 import (
-	"bytes"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -140,7 +171,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"slices"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -224,6 +254,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	b := &backend{db: db, dir: cfg.Dir, opts: opts, cache: cache, sync: pebble.Sync, health: h}
 	if cfg.NoSync {
 		b.sync = pebble.NoSync
+	}
+	head, _, err := b.ReadHead(ctx)
+	if err != nil && !errors.Is(err, ledger.ErrEmptyLog) {
+		b.Close()
+		return nil, fmt.Errorf("pebblestore: opening %s: %w", cfg.Dir, err)
+	}
+	if err := b.openIndex(ctx, head.Size); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("pebblestore: opening %s: %w", cfg.Dir, err)
 	}
 	ts, err := tilestore.Open(ctx, tilestore.Config{Backend: b, TileCacheSize: cfg.TileCacheSize,
 		DedupFilterSize: dedupFilterSize(cfg.DedupFilterSize), Logger: cfg.Logger})
@@ -327,16 +366,15 @@ type backend struct {
 	cache  *pebble.Cache // released by Close, after the database
 	sync   *pebble.WriteOptions
 	health *health
+	idx    *memIndex // set by openIndex, during Open
 }
 
 // setLeaves adds the keys of the leaves to batch in key order: the leaves,
-// their payloads, then their hash and subject index records, each sorted.
-// Pebble inserts a batch into its memtable (a skiplist) in batch order and
+// then their payloads. Pebble inserts a batch into its memtable (a skiplist) in batch order and
 // starts the search for each key at the place of the previous one, so
 // keys in order are cheaper to insert than keys interleaved by leaf.
 func setLeaves(batch *pebble.Batch, leaves []tilestore.IndexedLeaf) error {
 	var key [1 + 32 + 8]byte
-	var idx [8]byte
 	for _, l := range leaves {
 		if err := batch.Set(putIndexKey(key[:], prefixLeaf, l.Index), l.Data, nil); err != nil {
 			return err
@@ -347,35 +385,6 @@ func setLeaves(batch *pebble.Batch, leaves []tilestore.IndexedLeaf) error {
 			continue
 		}
 		if err := batch.Set(putIndexKey(key[:], prefixPayload, l.Index), l.Payload, nil); err != nil {
-			return err
-		}
-	}
-	order := make([]int32, len(leaves))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(leaves[a].Hash[:], leaves[b].Hash[:]) })
-	for _, i := range order {
-		l := &leaves[i]
-		key[0] = prefixHash
-		copy(key[1:], l.Hash[:])
-		binary.BigEndian.PutUint64(idx[:], l.Index)
-		if err := batch.Set(key[:1+merkle.HashSize], idx[:], nil); err != nil {
-			return err
-		}
-	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := bytes.Compare(leaves[a].Subject[:], leaves[b].Subject[:]); c != 0 {
-			return c
-		}
-		return cmp.Compare(leaves[a].Index, leaves[b].Index)
-	})
-	for _, i := range order {
-		l := &leaves[i]
-		key[0] = prefixSubject
-		copy(key[1:], l.Subject[:])
-		binary.BigEndian.PutUint64(key[33:], l.Index)
-		if err := batch.Set(key[:], nil, nil); err != nil {
 			return err
 		}
 	}
@@ -398,6 +407,9 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 	defer b.dbMu.RUnlock()
 	if b.db == nil {
 		return b.health.err()
+	}
+	if err := b.checkContiguous(c.Leaves); err != nil {
+		return err
 	}
 	batch := b.db.NewBatch()
 	defer batch.Close()
@@ -423,7 +435,11 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 	}
 	// Pebble returns nil from a commit whose WAL write failed once its
 	// Fatalf returns; health has recorded it.
-	return b.health.err()
+	if err := b.health.err(); err != nil {
+		return err
+	}
+	b.addToIndex(c.Leaves)
+	return nil
 }
 
 // get returns a copy of the value of key, or an error wrapping ErrNotFound.
@@ -473,6 +489,9 @@ func (b *backend) ReadLeaf(ctx context.Context, index uint64) ([]byte, error) {
 }
 
 func (b *backend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, error) {
+	if i, ok := b.idx.lookup(h); ok {
+		return i, nil
+	}
 	b.dbMu.RLock()
 	defer b.dbMu.RUnlock()
 	if b.db == nil {
@@ -503,38 +522,23 @@ func (b *backend) ReadTile(ctx context.Context, id merkle.TileID) ([]byte, error
 }
 
 func (b *backend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start uint64, limit int) ([]uint64, error) {
-	lo := subjectKey(s, start)
-	hi := subjectKey(s, ^uint64(0))
-	hi = append(hi, 0)
 	b.dbMu.RLock()
 	defer b.dbMu.RUnlock()
 	if b.db == nil {
 		return nil, b.health.err()
 	}
-	it, err := b.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		return nil, wrap(err)
-	}
-	var out []uint64
-	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
-		k := it.Key()
-		if len(k) != 41 {
-			it.Close()
-			return nil, fmt.Errorf("%w: subject index key of %d bytes", ledger.ErrCorrupt, len(k))
-		}
-		out = append(out, binary.BigEndian.Uint64(k[33:]))
-	}
-	return out, wrap(errors.Join(it.Error(), it.Close()))
+	return b.scanSubject(ctx, s, start, limit)
 }
 
 func (b *backend) Close() error {
+	errIndex := b.closeIndex()
 	b.dbMu.Lock()
 	defer b.dbMu.Unlock()
 	if b.db == nil {
 		b.cache.Unref()
-		return nil
+		return errIndex
 	}
 	err := b.db.Close()
 	b.cache.Unref()
-	return err
+	return errors.Join(errIndex, err)
 }
