@@ -168,9 +168,12 @@ func (g *indexGen) batch(db *pebble.DB) (*pebble.Batch, error) {
 		binary.BigEndian.PutUint64(idx[:], g.from+uint64(p))
 		err = b.Set(key[:1+merkle.HashSize], idx[:], nil)
 	}
-	// Positions are in index order, so a stable sort by subject leaves
-	// each subject's leaves in index order.
-	slices.SortStableFunc(order, func(a, c int32) int { return bytes.Compare(g.subjects[a][:], g.subjects[c][:]) })
+	slices.SortFunc(order, func(a, c int32) int {
+		if r := bytes.Compare(g.subjects[a][:], g.subjects[c][:]); r != 0 {
+			return r
+		}
+		return int(a - c)
+	})
 	for _, p := range order {
 		if err != nil {
 			break
