@@ -114,8 +114,9 @@
 // purpose. A grant or revocation names its writer, the patient's DID, so
 // that anyone can check the patient's signature; a deployment that must
 // keep patients' DIDs off the log gives each patient a DID for that
-// deployment alone. Erasing a patient's key (privacy.Vault.EraseSubject)
-// makes all their bodies unreadable: their consents then no longer count
+// deployment alone. Erasing a patient's key ([Registry.EraseKey], which
+// calls privacy.Vault.EraseSubject and updates the patient's state) makes
+// all their bodies unreadable: their consents then no longer count
 // (decisions fall back to the no-consent default) and their access
 // records no longer open. Storing bodies in clear or tagging with the
 // public DID takes the visibly named RegistryConfig.InsecureClearBodies

@@ -270,3 +270,49 @@ func (r *Registry) consentErased(ctx context.Context, patient string, st *patien
 	}
 	return nil
 }
+
+// KeyEraser is a [Sealer] that can destroy a subject's data key
+// (crypto-shredding), making every body sealed for the subject unreadable
+// for good. *privacy.Vault implements it (privacy.Vault.EraseSubject).
+type KeyEraser interface {
+	EraseSubject(ctx context.Context, subject ledger.SubjectTag) error
+}
+
+// EraseKey destroys the patient's data key through the Registry's Sealer
+// (a [KeyEraser], such as *privacy.Vault) and brings the patient's
+// consents up to date before it returns: once EraseKey has returned
+// without error, no consent of the patient counts in any decision
+// ([Registry.DecideInto] falls back to the no-consent default, deny),
+// exactly as a Registry that replays the patient afresh decides. A
+// decision made while EraseKey runs may still use the consents as they
+// were. Destroying the key through the Vault directly leaves a Registry
+// that had loaded the patient deciding from the consents it had already
+// opened, even after Sync (which reads only new entries), until it is
+// rebuilt. Nothing is written to the log; record the reason for the
+// erasure with [Registry.Erase] if the deployment must.
+//
+// EraseKey refuses a Registry whose Sealer cannot erase, including one
+// with RegistryConfig.InsecureClearBodies (ErrInvalidConfig). If the key
+// erasure fails, EraseKey returns its error and changes nothing in the
+// Registry. If the erasure succeeded and replaying the patient failed,
+// the patient is left unloaded: DecideInto then denies with ErrNotLoaded,
+// and Authorize replays the patient first.
+func (r *Registry) EraseKey(ctx context.Context, patient string) error {
+	eraser, ok := r.cfg.Sealer.(KeyEraser)
+	if !ok {
+		return fmt.Errorf("%w: RegistryConfig.Sealer cannot erase keys (it is not a consent.KeyEraser)", ErrInvalidConfig)
+	}
+	tag, err := r.SubjectTag(patient)
+	if err != nil {
+		return err
+	}
+	if err := eraser.EraseSubject(ctx, tag); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, loaded := r.patients[patient]; !loaded {
+		return nil // the first load replays the ledger with the key gone
+	}
+	return r.reloadLocked(ctx, patient)
+}
