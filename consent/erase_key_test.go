@@ -69,7 +69,9 @@ type failingKeyEraser struct{ Sealer }
 
 var errKeyEraseFailed = errors.New("test: key erasure failed")
 
-func (failingKeyEraser) EraseSubject(context.Context, ledger.SubjectTag) error { return errKeyEraseFailed }
+func (failingKeyEraser) EraseSubject(context.Context, ledger.SubjectTag) error {
+	return errKeyEraseFailed
+}
 
 // Without a Sealer that erases, EraseKey refuses; a failed erasure changes
 // nothing in the Registry.
