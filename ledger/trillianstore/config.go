@@ -39,6 +39,9 @@ func (m Mode) String() string {
 	}
 }
 
+// DefaultLogBatchWait is the default of Config.BatchWait in ModeLog.
+const DefaultLogBatchWait = 4 * time.Millisecond
+
 // Config configures a [Store]. The zero value of every optional field means
 // the documented default.
 type Config struct {
@@ -98,6 +101,15 @@ type Config struct {
 	// above them). Tiles not kept are computed again from Trillian's leaves
 	// and proofs, and checked, when needed.
 	TileCacheSize int
+	// BatchWait is how long a ledger.Log over this store may hold a batch
+	// back for more of the appends in progress (see [ledger.BatchWaiter]).
+	// In ModeLog an Add waits for the next run of Trillian's signer
+	// (--sequencer_interval, 10ms in .ci/trillian.sh) whatever its size,
+	// so a leaf that misses a batch costs its caller a whole round; the
+	// default there is 4ms, well under one round. In ModePreordered the
+	// default is 0 (no wait). A negative value disables the wait in both
+	// modes.
+	BatchWait time.Duration
 	// Logger receives operational logs (never leaf contents). Nil is silent.
 	Logger *slog.Logger
 	// Payloads keeps the payloads of version 2 entries, which erasure must
@@ -128,6 +140,12 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.Concurrency, 256)
 	setDefault(&c.TileCacheSize, 4096)
 	setDefault(&c.BatchSize, 1000)
+	switch {
+	case c.BatchWait < 0:
+		c.BatchWait = 0
+	case c.BatchWait == 0 && c.Mode == ModeLog:
+		c.BatchWait = DefaultLogBatchWait
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
