@@ -7,19 +7,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestBatchWaitDefaults: a Log over a LOG tree holds small batches back
-// (an Add waits for a signer run whatever its size); over a
-// PREORDERED_LOG tree it does not, unless configured; negative disables.
+// TestBatchWaitDefaults: a Log over either tree mode holds small batches
+// back (an Add waits for a signer run whatever its size) for
+// DefaultBatchWait unless configured; negative disables.
 func TestBatchWaitDefaults(t *testing.T) {
 	for _, tc := range []struct {
 		mode Mode
 		set  time.Duration
 		want time.Duration
 	}{
-		{ModeLog, 0, DefaultLogBatchWait},
+		{ModeLog, 0, DefaultBatchWait},
 		{ModeLog, time.Millisecond, time.Millisecond},
 		{ModeLog, -1, 0},
-		{ModePreordered, 0, 0},
+		{ModePreordered, 0, DefaultBatchWait},
 		{ModePreordered, 2 * time.Millisecond, 2 * time.Millisecond},
 		{ModePreordered, -1, 0},
 	} {

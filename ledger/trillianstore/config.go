@@ -39,8 +39,8 @@ func (m Mode) String() string {
 	}
 }
 
-// DefaultLogBatchWait is the default of Config.BatchWait in ModeLog.
-const DefaultLogBatchWait = 4 * time.Millisecond
+// DefaultBatchWait is the default of Config.BatchWait.
+const DefaultBatchWait = 4 * time.Millisecond
 
 // Config configures a [Store]. The zero value of every optional field means
 // the documented default.
@@ -103,12 +103,10 @@ type Config struct {
 	TileCacheSize int
 	// BatchWait is how long a ledger.Log over this store may hold a batch
 	// back for more of the appends in progress (see [ledger.BatchWaiter]).
-	// In ModeLog an Add waits for the next run of Trillian's signer
-	// (--sequencer_interval, 10ms in .ci/trillian.sh) whatever its size,
-	// so a leaf that misses a batch costs its caller a whole round; the
-	// default there is 4ms, well under one round. In ModePreordered the
-	// default is 0 (no wait). A negative value disables the wait in both
-	// modes.
+	// An Add waits for a run of Trillian's signer (--sequencer_interval,
+	// 10ms in .ci/trillian.sh) whatever its size, so a leaf that misses a
+	// batch costs its caller a whole round. Default DefaultBatchWait, well
+	// under one round; negative disables the wait.
 	BatchWait time.Duration
 	// Logger receives operational logs (never leaf contents). Nil is silent.
 	Logger *slog.Logger
@@ -143,8 +141,8 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.BatchWait < 0:
 		c.BatchWait = 0
-	case c.BatchWait == 0 && c.Mode == ModeLog:
-		c.BatchWait = DefaultLogBatchWait
+	case c.BatchWait == 0:
+		c.BatchWait = DefaultBatchWait
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
