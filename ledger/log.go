@@ -355,7 +355,18 @@ const maxGatherYields = 16
 // and the batch is not full. Every append of a batch shares one checkpoint
 // signature and one store commit, so a larger batch costs each of them
 // less. A lone append (one writer) is never held back.
+//
+// If the store is a [BatchWaiter], gather then waits, up to its BatchWait,
+// for more of the Appends in progress to join (see waitForBatch).
 func (l *Log) gather(batch *[]*appendReq) {
+	l.yieldForBatch(batch)
+	if bw, ok := l.store.(BatchWaiter); ok {
+		l.waitForBatch(batch, bw.BatchWait())
+	}
+}
+
+// yieldForBatch is gather's yielding part, for every store.
+func (l *Log) yieldForBatch(batch *[]*appendReq) {
 	for range maxGatherYields {
 		n := len(*batch)
 		if n >= l.cfg.MaxBatch || int64(2*n) >= l.inflight.Load() {
@@ -364,6 +375,50 @@ func (l *Log) gather(batch *[]*appendReq) {
 		runtime.Gosched()
 		l.fill(batch)
 		if len(*batch) == n {
+			return
+		}
+	}
+}
+
+// batchRecheck is how often waitForBatch looks again at the Appends in
+// progress while no append arrives: callers that gave up, or whose
+// receipts were just released, no longer count.
+const batchRecheck = 250 * time.Microsecond
+
+// waitForBatch waits up to wait for queued appends to join batch, until
+// the batch is full or holds every Append in progress (those not queued
+// yet are on their way: mostly the callers of the batch just committed,
+// about to get their receipts and append again). It returns at once when
+// wait is not positive or one Append alone is in progress, and when the
+// Log is closed.
+func (l *Log) waitForBatch(batch *[]*appendReq, wait time.Duration) {
+	if wait <= 0 {
+		return
+	}
+	var (
+		deadline time.Time
+		tick     *time.Ticker
+	)
+	for {
+		n := len(*batch)
+		if n >= l.cfg.MaxBatch || int64(n) >= l.inflight.Load() {
+			return
+		}
+		if tick == nil {
+			deadline = time.Now().Add(wait)
+			tick = time.NewTicker(min(wait, batchRecheck))
+			defer tick.Stop()
+		}
+		select {
+		case r := <-l.queue:
+			*batch = append(*batch, r)
+			l.fill(batch)
+		case now := <-tick.C:
+			if !now.Before(deadline) {
+				l.fill(batch)
+				return
+			}
+		case <-l.quit:
 			return
 		}
 	}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"time"
 
 	"github.com/healthledger/healthledger/merkle"
 )
@@ -49,6 +50,26 @@ type BatchProver interface {
 	// leaf not below size. The caller may keep the proofs; appending to
 	// one MUST NOT change another.
 	InclusionProofs(ctx context.Context, first, count, size uint64) ([][]merkle.Hash, error)
+}
+
+// BatchWaiter is implemented by stores whose [Store.Add] has a large cost
+// per call, paid whatever the number of leaves, such as a store that waits
+// for a remote sequencer's next run: there, an append that misses a batch
+// pays that cost again, and a Log does better to hold a small batch back
+// briefly for the appends on their way.
+//
+// When the store is a BatchWaiter, the Log's sequencer, before handing a
+// batch to Add, waits up to BatchWait (give or take a quarter of a
+// millisecond) for more of the Appends in progress to join it. It stops
+// waiting as soon as the batch is full (MaxBatch) or holds every Append in
+// progress, and never waits when one Append alone is in progress: so
+// BatchWait bounds the latency the wait adds to an Append. Stores without
+// the interface (the memory and Pebble stores) are never waited for.
+type BatchWaiter interface {
+	// BatchWait returns how long the Log may hold a batch back; zero or
+	// negative means not at all. The Log calls it once per batch, in its
+	// sequencer goroutine; it MUST be cheap and safe for concurrent use.
+	BatchWait() time.Duration
 }
 
 // TreeHead is an unsigned tree state: a size and the root hash over the

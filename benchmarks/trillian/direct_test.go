@@ -184,6 +184,15 @@ func (s *countingStore) Add(ctx context.Context, leaves []ledger.Leaf, sign ledg
 	return s.Store.Add(ctx, leaves, sign)
 }
 
+// BatchWait passes the store's batching hint on to the Log, as if the Log
+// had the store itself.
+func (s *countingStore) BatchWait() time.Duration {
+	if bw, ok := s.Store.(ledger.BatchWaiter); ok {
+		return bw.BatchWait()
+	}
+	return 0
+}
+
 // directTree dials Trillian and creates a new tree of mode, deleted with
 // the benchmark.
 func directTree(b *testing.B, mode trillianstore.Mode) (trillian.TrillianLogClient, int64) {

@@ -39,6 +39,9 @@ func (m Mode) String() string {
 	}
 }
 
+// DefaultBatchWait is the default of Config.BatchWait.
+const DefaultBatchWait = 4 * time.Millisecond
+
 // Config configures a [Store]. The zero value of every optional field means
 // the documented default.
 type Config struct {
@@ -98,6 +101,13 @@ type Config struct {
 	// above them). Tiles not kept are computed again from Trillian's leaves
 	// and proofs, and checked, when needed.
 	TileCacheSize int
+	// BatchWait is how long a ledger.Log over this store may hold a batch
+	// back for more of the appends in progress (see [ledger.BatchWaiter]).
+	// An Add waits for a run of Trillian's signer (--sequencer_interval,
+	// 10ms in .ci/trillian.sh) whatever its size, so a leaf that misses a
+	// batch costs its caller a whole round. Default DefaultBatchWait, well
+	// under one round; negative disables the wait.
+	BatchWait time.Duration
 	// Logger receives operational logs (never leaf contents). Nil is silent.
 	Logger *slog.Logger
 	// Payloads keeps the payloads of version 2 entries, which erasure must
@@ -128,6 +138,12 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.Concurrency, 256)
 	setDefault(&c.TileCacheSize, 4096)
 	setDefault(&c.BatchSize, 1000)
+	switch {
+	case c.BatchWait < 0:
+		c.BatchWait = 0
+	case c.BatchWait == 0:
+		c.BatchWait = DefaultBatchWait
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

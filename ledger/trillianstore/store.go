@@ -18,7 +18,10 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-var _ ledger.Store = (*Store)(nil)
+var (
+	_ ledger.Store       = (*Store)(nil)
+	_ ledger.BatchWaiter = (*Store)(nil)
+)
 
 // Store is a [ledger.Store] on a Trillian log tree. It is safe for concurrent
 // use. See the package documentation for what it guarantees.
@@ -181,6 +184,11 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
+
+// BatchWait returns Config.BatchWait with its default: how long a
+// ledger.Log may hold a batch back for more appends (see
+// [ledger.BatchWaiter]).
+func (s *Store) BatchWait() time.Duration { return s.cfg.BatchWait }
 
 // fetchRoot returns Trillian's latest root and, when firstSize > 0, the
 // consistency proof from firstSize to it.
