@@ -26,7 +26,8 @@ var _ ledger.Store = (*Store)(nil)
 // New returns an empty in-memory store.
 func New() *Store {
 	b := &backend{
-		index:    make(map[merkle.Hash]uint64),
+		index:    newHashIndex(),
+		capacity: maxIndexedLeaves,
 		subjects: make(map[ledger.SubjectTag][]uint64),
 		tiles:    make(map[merkle.TileID][]byte),
 		payloads: make(map[uint64][]byte),
@@ -51,7 +52,8 @@ func (s *Store) FailNextCommit(err error) {
 type backend struct {
 	mu         sync.RWMutex // guards every field below
 	leaves     [][]byte
-	index      map[merkle.Hash]uint64
+	index      *hashIndex
+	capacity   uint64 // the most leaves it holds: maxIndexedLeaves (lowered by tests)
 	subjects   map[ledger.SubjectTag][]uint64
 	tiles      map[merkle.TileID][]byte
 	payloads   map[uint64][]byte // payloads beside the leaves, by index
@@ -76,6 +78,9 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 		if l.Index != uint64(len(b.leaves))+uint64(i) {
 			return fmt.Errorf("memstore: leaf index %d, expected %d", l.Index, uint64(len(b.leaves))+uint64(i))
 		}
+		if l.Index >= b.capacity {
+			return fmt.Errorf("memstore: leaf index %d, the store holds at most %d leaves", l.Index, b.capacity)
+		}
 	}
 	// One copy of all the batch's leaves: the store keeps none of the
 	// caller's slices, and pays one allocation per commit, not per leaf.
@@ -88,7 +93,7 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 		start := len(arena)
 		arena = append(arena, l.Data...)
 		b.leaves = append(b.leaves, arena[start:len(arena):len(arena)])
-		b.index[l.Hash] = l.Index
+		b.index.add(l.Hash) // at l.Index: the leaves follow each other
 		b.subjects[l.Subject] = append(b.subjects[l.Subject], l.Index)
 		if l.Payload != nil {
 			b.payloads[l.Index] = append([]byte(nil), l.Payload...)
@@ -123,7 +128,7 @@ func (b *backend) ReadLeaf(ctx context.Context, index uint64) ([]byte, error) {
 func (b *backend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	idx, ok := b.index[h]
+	idx, ok := b.index.get(h)
 	if !ok {
 		// Every new entry's dedup lookup ends here: no allocation.
 		return 0, errHashNotFound
