@@ -5,6 +5,7 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -28,7 +29,7 @@ func New() *Store {
 	b := &backend{
 		index:    newHashIndex(),
 		capacity: maxIndexedLeaves,
-		subjects: make(map[ledger.SubjectTag][]uint64),
+		subjects: make(map[ledger.SubjectTag]*[]uint64),
 		tiles:    make(map[merkle.TileID][]byte),
 		payloads: make(map[uint64][]byte),
 		erased:   make(map[uint64]uint64),
@@ -53,8 +54,8 @@ type backend struct {
 	mu         sync.RWMutex // guards every field below
 	leaves     [][]byte
 	index      *hashIndex
-	capacity   uint64 // the most leaves it holds: maxIndexedLeaves (lowered by tests)
-	subjects   map[ledger.SubjectTag][]uint64
+	capacity   uint64                          // the most leaves it holds: maxIndexedLeaves (lowered by tests)
+	subjects   map[ledger.SubjectTag]*[]uint64 // one lookup per leaf, not a lookup and an assign
 	tiles      map[merkle.TileID][]byte
 	payloads   map[uint64][]byte // payloads beside the leaves, by index
 	erased     map[uint64]uint64 // erased payloads: index -> erasure entry
@@ -84,17 +85,24 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 	}
 	// One copy of all the batch's leaves: the store keeps none of the
 	// caller's slices, and pays one allocation per commit, not per leaf.
-	n := 0
-	for _, l := range c.Leaves {
-		n += len(l.Data)
+	// bytes.Join allocates it without zeroing what it overwrites.
+	data := make([][]byte, len(c.Leaves))
+	for i, l := range c.Leaves {
+		data[i] = l.Data
 	}
-	arena := make([]byte, 0, n)
+	arena := bytes.Join(data, nil)
+	start := 0
 	for _, l := range c.Leaves {
-		start := len(arena)
-		arena = append(arena, l.Data...)
-		b.leaves = append(b.leaves, arena[start:len(arena):len(arena)])
+		end := start + len(l.Data)
+		b.leaves = append(b.leaves, arena[start:end:end])
+		start = end
 		b.index.add(l.Hash) // at l.Index: the leaves follow each other
-		b.subjects[l.Subject] = append(b.subjects[l.Subject], l.Index)
+		list := b.subjects[l.Subject]
+		if list == nil {
+			list = new([]uint64)
+			b.subjects[l.Subject] = list
+		}
+		*list = append(*list, l.Index)
 		if l.Payload != nil {
 			b.payloads[l.Index] = append([]byte(nil), l.Payload...)
 		}
@@ -184,7 +192,10 @@ func (b *backend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start ui
 	if limit <= 0 {
 		return nil, nil
 	}
-	all := b.subjects[s]
+	var all []uint64
+	if list := b.subjects[s]; list != nil {
+		all = *list
+	}
 	i := sort.Search(len(all), func(i int) bool { return all[i] >= start })
 	end := i + min(len(all)-i, limit) // never i+limit, which can overflow
 	return append([]uint64(nil), all[i:end]...), nil

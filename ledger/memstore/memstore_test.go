@@ -217,8 +217,8 @@ func TestCheckFindsTampering(t *testing.T) {
 		{"hash index lost", func(b *backend) { b.index.repoint(8, maxIndexedLeaves-1) }, "hash-index"},
 		{"hash index records another hash", func(b *backend) { b.index.hashes[0][11][0] ^= 1 }, "hash-index"},
 		{"subject index lost", func(b *backend) {
-			for s, idx := range b.subjects {
-				b.subjects[s] = idx[1:]
+			for _, idx := range b.subjects {
+				*idx = (*idx)[1:]
 				break
 			}
 		}, "subject-index"},
