@@ -167,7 +167,11 @@ type checkpointSizes []workerSizes
 // each worker writes its own on every operation.
 type workerSizes struct {
 	seen []uint64 // sizes in the order received, no two adjacent equal
-	_    [64 - 24]byte
+	// last is seen's last element (0 if none; a checkpoint covering an
+	// entry has a size of at least 1), kept beside the slice header so
+	// that record reads no other cache line to compare.
+	last uint64
+	_    [64 - 24 - 8]byte
 }
 
 // newCheckpointSizes returns an empty record for writers workers (at
@@ -179,9 +183,8 @@ func newCheckpointSizes(writers int) checkpointSizes {
 // record notes that worker received a checkpoint of the given tree size.
 // Only worker calls it for its own record, so workers need no lock.
 func (c checkpointSizes) record(worker int, size uint64) {
-	w := &c[worker]
-	if n := len(w.seen); n == 0 || w.seen[n-1] != size {
-		w.seen = append(w.seen, size)
+	if w := &c[worker]; size != w.last {
+		w.seen, w.last = append(w.seen, size), size
 	}
 }
 
