@@ -26,10 +26,8 @@ type hashIndex struct {
 	// nobody can choose entries that pile up in one place of it.
 	seed   maphash.Seed
 	shards [indexShards]indexShard
-	// hashes[i>>chunkBits][i&chunkMask] is the hash of leaf i, for i < n.
-	// Fixed-size chunks: growing never copies the hashes already kept.
-	hashes [][]merkle.Hash
-	n      uint64
+	// hashes holds the hash of each leaf, by index.
+	hashes chunked[merkle.Hash]
 }
 
 // indexShard is an open-addressing table with linear probing. A slot is 0
@@ -60,23 +58,20 @@ const (
 	maxIndexedLeaves = indexMask
 	// minShardSlotsBits is log2 of the size of a shard's first table.
 	minShardSlotsBits = 3
-	// chunkBits is log2 of the number of hashes in one chunk (32 KiB).
-	chunkBits = 10
-	chunkMask = 1<<chunkBits - 1
 )
 
 func newHashIndex() *hashIndex { return &hashIndex{seed: maphash.MakeSeed()} }
 
 // len returns the number of leaves indexed.
-func (x *hashIndex) len() uint64 { return x.n }
+func (x *hashIndex) len() uint64 { return x.hashes.len() }
 
 // hashAt returns the recorded hash of leaf i, and false if i is not
 // indexed.
 func (x *hashIndex) hashAt(i uint64) (merkle.Hash, bool) {
-	if i >= x.n {
+	if i >= x.hashes.len() {
 		return merkle.Hash{}, false
 	}
-	return x.hashes[i>>chunkBits][i&chunkMask], true
+	return *x.hashes.at(i), true
 }
 
 // get returns the index of the leaf whose recorded hash is h.
@@ -106,12 +101,8 @@ func (x *hashIndex) get(h merkle.Hash) (uint64, bool) {
 // was recorded before, lookups of h return the new index from now on, as
 // a map would.
 func (x *hashIndex) add(h merkle.Hash) {
-	idx := x.n
-	if idx&chunkMask == 0 {
-		x.hashes = append(x.hashes, make([]merkle.Hash, 1<<chunkBits))
-	}
-	x.hashes[idx>>chunkBits][idx&chunkMask] = h
-	x.n++
+	idx := x.hashes.len()
+	x.hashes.append(h)
 
 	h64 := maphash.Comparable(x.seed, h)
 	s := &x.shards[h64%indexShards]

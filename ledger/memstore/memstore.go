@@ -51,8 +51,8 @@ func (s *Store) FailNextCommit(err error) {
 }
 
 type backend struct {
-	mu         sync.RWMutex // guards every field below
-	leaves     [][]byte
+	mu         sync.RWMutex    // guards every field below
+	leaves     chunked[[]byte] // slices of one arena per commit
 	index      *hashIndex
 	capacity   uint64                          // the most leaves it holds: maxIndexedLeaves (lowered by tests)
 	subjects   map[ledger.SubjectTag]*[]uint64 // one lookup per leaf, not a lookup and an assign
@@ -76,8 +76,8 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 		return err
 	}
 	for i, l := range c.Leaves {
-		if l.Index != uint64(len(b.leaves))+uint64(i) {
-			return fmt.Errorf("memstore: leaf index %d, expected %d", l.Index, uint64(len(b.leaves))+uint64(i))
+		if l.Index != b.leaves.len()+uint64(i) {
+			return fmt.Errorf("memstore: leaf index %d, expected %d", l.Index, b.leaves.len()+uint64(i))
 		}
 		if l.Index >= b.capacity {
 			return fmt.Errorf("memstore: leaf index %d, the store holds at most %d leaves", l.Index, b.capacity)
@@ -94,7 +94,7 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 	start := 0
 	for _, l := range c.Leaves {
 		end := start + len(l.Data)
-		b.leaves = append(b.leaves, arena[start:end:end])
+		b.leaves.append(arena[start:end:end])
 		start = end
 		b.index.add(l.Hash) // at l.Index: the leaves follow each other
 		list := b.subjects[l.Subject]
@@ -127,10 +127,10 @@ func (b *backend) ReadHead(ctx context.Context) (ledger.TreeHead, []byte, error)
 func (b *backend) ReadLeaf(ctx context.Context, index uint64) ([]byte, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if index >= uint64(len(b.leaves)) {
+	if index >= b.leaves.len() {
 		return nil, fmt.Errorf("%w: leaf %d", ledger.ErrNotFound, index)
 	}
-	return append([]byte(nil), b.leaves[index]...), nil
+	return append([]byte(nil), *b.leaves.at(index)...), nil
 }
 
 func (b *backend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, error) {
