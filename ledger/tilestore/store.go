@@ -74,6 +74,12 @@ type Store struct {
 	stopFill context.CancelFunc
 	filled   chan struct{}
 
+	// edgeTiles are the tiles of the tree's right edge after the latest
+	// commit (also in the cache, which always keeps them), which nearly
+	// every proof of a new leaf reads: readHashes looks here before
+	// taking the cache's lock. Stored before the head that needs them is
+	// published.
+	edgeTiles atomic.Pointer[[]*merkle.Tile]
 	// state is the published head; it only moves forward, after a commit.
 	state  atomic.Pointer[published]
 	closed atomic.Bool
@@ -135,9 +141,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("%w: stored checkpoint: %w", ledger.ErrCorrupt, err)
 		}
 	}
-	for _, t := range app.EdgeTiles() {
+	edge := app.EdgeTiles()
+	for _, t := range edge {
 		s.cache.put(t, true)
 	}
+	s.edgeTiles.Store(&edge)
 	s.app = app
 	s.startFill(ctx, cfg.DedupFilterSize, head.Size)
 	s.recent, s.older = make(map[merkle.Hash]uint64), make(map[merkle.Hash]uint64)
@@ -342,6 +350,8 @@ func (s *Store) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignF
 	for _, t := range tiles {
 		s.cache.put(t, !t.Full())
 	}
+	edge := next.EdgeTiles()
+	s.edgeTiles.Store(&edge)
 	s.state.Store(&published{head: commit.Head, checkpoint: cp})
 	res.Head, res.Checkpoint = commit.Head, cp
 	return res, nil
