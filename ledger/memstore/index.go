@@ -13,12 +13,16 @@ import (
 //
 // It is built for what a log asks of it: leaves only added, in index
 // order, and lookups mostly of hashes that are not there (the dedup check
-// of every new entry). A Go map of 32-byte keys touches several cache
-// lines for such a lookup; here the lookup reads one line of 8-byte slots,
-// each holding a leaf index and a tag (24 bits of the hash's seeded
-// maphash), and reads the full hash only when a tag matches. The table is
-// split into shards that grow (double and rehash) one at a time, so that
-// no insert pauses to rehash the whole index.
+// of every new entry). A lookup reads one line of 8-byte slots, each
+// holding a leaf index and a tag (24 bits of the hash's seeded maphash),
+// and reads the full hash only when a tag matches; the hashes themselves
+// are appended in leaf order, so an insert writes one slot and the end of
+// an array. The table is split into shards that grow (double and rehash)
+// one at a time, so that no insert pauses to rehash the whole index.
+//
+// Against a map[merkle.Hash]uint64 of a million hashes (BenchmarkHashIndex,
+// one run, medians of 3): inserts 139 ns against 335 ns, lookups of
+// absent hashes 55 ns against 53 ns (both one cache miss).
 //
 // It is not safe for concurrent use: the backend's mutex guards it.
 type hashIndex struct {
