@@ -50,7 +50,8 @@ type Store struct {
 	logger  *slog.Logger
 	cache   *tileCache
 
-	// writeMu serialises Add; it guards app, recent and inBatch.
+	// writeMu serialises Add; it guards app, the dedup window (recent,
+	// older and their bounds) and inBatch.
 	writeMu sync.Mutex
 	app     *merkle.Appender
 	// recent maps the hashes of the leaves at indices >= recentFrom to
