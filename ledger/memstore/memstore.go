@@ -24,7 +24,9 @@ type Store struct {
 
 var _ ledger.Store = (*Store)(nil)
 
-// New returns an empty in-memory store.
+// New returns an empty in-memory store. It holds up to 2^40 - 1 leaves
+// (its hash index keeps 40-bit indices): an Add beyond that fails and
+// stores nothing.
 func New() *Store {
 	b := &backend{
 		index:    newHashIndex(),
