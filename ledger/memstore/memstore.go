@@ -68,6 +68,18 @@ type backend struct {
 }
 
 func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
+	// One copy of all the batch's leaves: the store keeps none of the
+	// caller's slices, and pays one allocation per commit, not per leaf.
+	// bytes.Join allocates it without zeroing what it overwrites. The
+	// copies are made before taking the lock, which every dedup lookup
+	// (ReadIndex, from each appending goroutine) waits for.
+	data := make([][]byte, len(c.Leaves))
+	for i, l := range c.Leaves {
+		data[i] = l.Data
+	}
+	arena := bytes.Join(data, nil)
+	checkpoint := bytes.Clone(c.Checkpoint)
+
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -85,14 +97,6 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 			return fmt.Errorf("memstore: leaf index %d, the store holds at most %d leaves", l.Index, b.capacity)
 		}
 	}
-	// One copy of all the batch's leaves: the store keeps none of the
-	// caller's slices, and pays one allocation per commit, not per leaf.
-	// bytes.Join allocates it without zeroing what it overwrites.
-	data := make([][]byte, len(c.Leaves))
-	for i, l := range c.Leaves {
-		data[i] = l.Data
-	}
-	arena := bytes.Join(data, nil)
 	start := 0
 	for _, l := range c.Leaves {
 		end := start + len(l.Data)
@@ -113,7 +117,7 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 		b.tiles[t.ID] = t.Data
 	}
 	b.head = c.Head
-	b.checkpoint = append([]byte(nil), c.Checkpoint...)
+	b.checkpoint = checkpoint
 	return nil
 }
 
