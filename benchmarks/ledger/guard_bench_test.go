@@ -32,10 +32,7 @@ func BenchmarkAppendGuard(b *testing.B) {
 				}
 				l, err := ledger.Open(ctx, cfg)
 				fatalIf(b, err)
-				rig := &appendRig{store: store, log: l, maker: maker, sizes: make([]map[uint64]struct{}, max(1, w))}
-				for i := range rig.sizes {
-					rig.sizes[i] = map[uint64]struct{}{}
-				}
+				rig := &appendRig{store: store, log: l, maker: maker, sizes: newCheckpointSizes(w)}
 				defer rig.close()
 				b.SetBytes(leafSize)
 				loadgen.Run(ctx, b, w, "entries/s", rig.op)

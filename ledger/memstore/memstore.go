@@ -5,6 +5,7 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -23,11 +24,14 @@ type Store struct {
 
 var _ ledger.Store = (*Store)(nil)
 
-// New returns an empty in-memory store.
+// New returns an empty in-memory store. It holds up to 2^40 - 1 leaves
+// (its hash index keeps 40-bit indices): an Add beyond that fails and
+// stores nothing.
 func New() *Store {
 	b := &backend{
-		index:    make(map[merkle.Hash]uint64),
-		subjects: make(map[ledger.SubjectTag][]uint64),
+		index:    newHashIndex(),
+		capacity: maxIndexedLeaves,
+		subjects: make(map[ledger.SubjectTag]*[]uint64),
 		tiles:    make(map[merkle.TileID][]byte),
 		payloads: make(map[uint64][]byte),
 		erased:   make(map[uint64]uint64),
@@ -49,10 +53,11 @@ func (s *Store) FailNextCommit(err error) {
 }
 
 type backend struct {
-	mu         sync.RWMutex // guards every field below
-	leaves     [][]byte
-	index      map[merkle.Hash]uint64
-	subjects   map[ledger.SubjectTag][]uint64
+	mu         sync.RWMutex    // guards every field below
+	leaves     chunked[[]byte] // slices of one arena per commit
+	index      *hashIndex
+	capacity   uint64                          // the most leaves it holds: maxIndexedLeaves (lowered by tests)
+	subjects   map[ledger.SubjectTag]*[]uint64 // one lookup per leaf, not a lookup and an assign
 	tiles      map[merkle.TileID][]byte
 	payloads   map[uint64][]byte // payloads beside the leaves, by index
 	erased     map[uint64]uint64 // erased payloads: index -> erasure entry
@@ -63,6 +68,18 @@ type backend struct {
 }
 
 func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
+	// One copy of all the batch's leaves: the store keeps none of the
+	// caller's slices, and pays one allocation per commit, not per leaf.
+	// bytes.Join allocates it without zeroing what it overwrites. The
+	// copies are made before taking the lock, which every dedup lookup
+	// (ReadIndex, from each appending goroutine) waits for.
+	data := make([][]byte, len(c.Leaves))
+	for i, l := range c.Leaves {
+		data[i] = l.Data
+	}
+	arena := bytes.Join(data, nil)
+	checkpoint := bytes.Clone(c.Checkpoint)
+
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -73,23 +90,25 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 		return err
 	}
 	for i, l := range c.Leaves {
-		if l.Index != uint64(len(b.leaves))+uint64(i) {
-			return fmt.Errorf("memstore: leaf index %d, expected %d", l.Index, uint64(len(b.leaves))+uint64(i))
+		if l.Index != b.leaves.len()+uint64(i) {
+			return fmt.Errorf("memstore: leaf index %d, expected %d", l.Index, b.leaves.len()+uint64(i))
+		}
+		if l.Index >= b.capacity {
+			return fmt.Errorf("memstore: leaf index %d, the store holds at most %d leaves", l.Index, b.capacity)
 		}
 	}
-	// One copy of all the batch's leaves: the store keeps none of the
-	// caller's slices, and pays one allocation per commit, not per leaf.
-	n := 0
+	start := 0
 	for _, l := range c.Leaves {
-		n += len(l.Data)
-	}
-	arena := make([]byte, 0, n)
-	for _, l := range c.Leaves {
-		start := len(arena)
-		arena = append(arena, l.Data...)
-		b.leaves = append(b.leaves, arena[start:len(arena):len(arena)])
-		b.index[l.Hash] = l.Index
-		b.subjects[l.Subject] = append(b.subjects[l.Subject], l.Index)
+		end := start + len(l.Data)
+		b.leaves.append(arena[start:end:end])
+		start = end
+		b.index.add(l.Hash) // at l.Index: the leaves follow each other
+		list := b.subjects[l.Subject]
+		if list == nil {
+			list = new([]uint64)
+			b.subjects[l.Subject] = list
+		}
+		*list = append(*list, l.Index)
 		if l.Payload != nil {
 			b.payloads[l.Index] = append([]byte(nil), l.Payload...)
 		}
@@ -98,7 +117,7 @@ func (b *backend) Commit(ctx context.Context, c *tilestore.Commit) error {
 		b.tiles[t.ID] = t.Data
 	}
 	b.head = c.Head
-	b.checkpoint = append([]byte(nil), c.Checkpoint...)
+	b.checkpoint = checkpoint
 	return nil
 }
 
@@ -114,16 +133,16 @@ func (b *backend) ReadHead(ctx context.Context) (ledger.TreeHead, []byte, error)
 func (b *backend) ReadLeaf(ctx context.Context, index uint64) ([]byte, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if index >= uint64(len(b.leaves)) {
+	if index >= b.leaves.len() {
 		return nil, fmt.Errorf("%w: leaf %d", ledger.ErrNotFound, index)
 	}
-	return append([]byte(nil), b.leaves[index]...), nil
+	return append([]byte(nil), *b.leaves.at(index)...), nil
 }
 
 func (b *backend) ReadIndex(ctx context.Context, h merkle.Hash) (uint64, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	idx, ok := b.index[h]
+	idx, ok := b.index.get(h)
 	if !ok {
 		// Every new entry's dedup lookup ends here: no allocation.
 		return 0, errHashNotFound
@@ -179,7 +198,10 @@ func (b *backend) ScanSubject(ctx context.Context, s ledger.SubjectTag, start ui
 	if limit <= 0 {
 		return nil, nil
 	}
-	all := b.subjects[s]
+	var all []uint64
+	if list := b.subjects[s]; list != nil {
+		all = *list
+	}
 	i := sort.Search(len(all), func(i int) bool { return all[i] >= start })
 	end := i + min(len(all)-i, limit) // never i+limit, which can overflow
 	return append([]uint64(nil), all[i:end]...), nil

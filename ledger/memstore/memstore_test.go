@@ -210,26 +210,15 @@ func TestCheckFindsTampering(t *testing.T) {
 		tamper func(b *backend)
 		what   string
 	}{
-		{"leaf byte", func(b *backend) { b.leaves[17][40] ^= 1 }, "leaf"},
-		{"leaf swapped", func(b *backend) { b.leaves[3], b.leaves[4] = b.leaves[4], b.leaves[3] }, "leaf"},
-		{"leaf truncated", func(b *backend) { b.leaves[9] = b.leaves[9][:20] }, "leaf"},
-		{"hash index points elsewhere", func(b *backend) {
-			for h, i := range b.index {
-				if i == 5 {
-					b.index[h] = 6
-				}
-			}
-		}, "hash-index"},
-		{"hash index lost", func(b *backend) {
-			for h, i := range b.index {
-				if i == 8 {
-					delete(b.index, h)
-				}
-			}
-		}, "hash-index"},
+		{"leaf byte", func(b *backend) { (*b.leaves.at(17))[40] ^= 1 }, "leaf"},
+		{"leaf swapped", func(b *backend) { *b.leaves.at(3), *b.leaves.at(4) = *b.leaves.at(4), *b.leaves.at(3) }, "leaf"},
+		{"leaf truncated", func(b *backend) { *b.leaves.at(9) = (*b.leaves.at(9))[:20] }, "leaf"},
+		{"hash index points elsewhere", func(b *backend) { b.index.repoint(5, 6) }, "hash-index"},
+		{"hash index lost", func(b *backend) { b.index.repoint(8, maxIndexedLeaves-1) }, "hash-index"},
+		{"hash index records another hash", func(b *backend) { b.index.hashes.at(11)[0] ^= 1 }, "hash-index"},
 		{"subject index lost", func(b *backend) {
-			for s, idx := range b.subjects {
-				b.subjects[s] = idx[1:]
+			for _, idx := range b.subjects {
+				*idx = (*idx)[1:]
 				break
 			}
 		}, "subject-index"},
@@ -371,8 +360,8 @@ func TestCommitWithAGapChangesNothing(t *testing.T) {
 	}
 	err := b.Commit(context.Background(), &tilestore.Commit{Leaves: []tilestore.IndexedLeaf{leaf(0), leaf(2)}})
 	require.Error(t, err)
-	require.Empty(t, b.leaves)
-	require.Empty(t, b.index)
+	require.Zero(t, b.leaves.len())
+	require.Zero(t, b.index.len())
 	_, err = b.ReadIndex(context.Background(), leaf(0).Hash)
 	require.ErrorIs(t, err, ledger.ErrNotFound)
 }

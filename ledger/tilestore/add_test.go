@@ -16,13 +16,14 @@ import (
 // A leaf prechecked absent below some size and then appended by another
 // caller is deduplicated exactly however many leaves were committed in
 // between: while the in-memory window of recent leaves still covers the
-// precheck (a few leaves later) and after the window was cleared (tens of
-// thousands later), with and without a dedup filter.
+// precheck (a few leaves later, in the newer or the older of its two
+// generations) and after the window moved past it (thousands later), with
+// and without a dedup filter.
 func TestDedupAcrossRecentWindow(t *testing.T) {
 	ctx := context.Background()
 	sign := newSign(t)
 	for _, filter := range []int{0, 1 << 20} {
-		for _, between := range []int{1, 300, 5000, 70000} {
+		for _, between := range []int{1, 300, 4000, 5000, 9000, 70000} {
 			t.Run(fmt.Sprintf("filter %d, %d leaves between", filter, between), func(t *testing.T) {
 				st, err := tilestore.Open(ctx, tilestore.Config{Backend: newMapBackend(), DedupFilterSize: filter})
 				require.NoError(t, err)

@@ -73,7 +73,7 @@ func (s *Store) readHashes(ctx context.Context, ids []merkle.NodeID, out []merkl
 	for i, id := range ids {
 		tid, n := merkle.TileOf(id)
 		if lastTile == nil && lastData == nil || tid != lastID {
-			lastID, lastTile, lastData = tid, s.cache.get(tid), nil
+			lastID, lastTile, lastData = tid, s.cachedTile(tid), nil
 			if lastTile == nil {
 				data, err := s.backend.ReadTile(ctx, tid)
 				if err != nil {
@@ -110,6 +110,21 @@ func (s *Store) readHashes(ctx context.Context, ids []merkle.NodeID, out []merkl
 		out[i] = h
 	}
 	return nil
+}
+
+// cachedTile returns the tile id from the right edge of the latest
+// commit or from the cache, or nil. An edge tile of the latest commit is
+// at least as wide as the cache's, and a wider tile holds every node a
+// narrower one does.
+func (s *Store) cachedTile(id merkle.TileID) *merkle.Tile {
+	if edge := s.edgeTiles.Load(); edge != nil {
+		for _, t := range *edge {
+			if t.ID() == id {
+				return t
+			}
+		}
+	}
+	return s.cache.get(id)
 }
 
 // backendTiles reads validated tiles from the backend, for restoring the
