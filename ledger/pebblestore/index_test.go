@@ -49,6 +49,27 @@ func readWatermark(t *testing.T, dir string) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
+// appendAndEnd appends entries 0..n-1 through a Log on a new store in f.dir
+// and returns their receipts, then ends the store: closed cleanly, or
+// crashed (see crash) if crashed is set.
+func appendAndEnd(t *testing.T, f *fixture, n int, crashed bool) []*ledger.Receipt {
+	ctx := context.Background()
+	st, l := f.open(t)
+	receipts := make([]*ledger.Receipt, n)
+	for i := range n {
+		r, err := l.Append(ctx, entry(i))
+		require.NoError(t, err)
+		receipts[i] = r
+	}
+	require.NoError(t, l.Close())
+	if crashed {
+		st.crash(t)
+	} else {
+		require.NoError(t, st.Close())
+	}
+	return receipts
+}
+
 // The whole conformance suite with a generation every 3 leaves: lookups
 // and subject scans that span Pebble, the generation being written and
 // the one filling.
@@ -172,23 +193,15 @@ func TestIndexRebuiltAfterCrash(t *testing.T) {
 			withIndexGenSize(t, gen)
 			ctx := context.Background()
 			f := newFixture(t)
-			st, l := f.open(t)
 			const n = 700
-			receipts := make([]*ledger.Receipt, n)
-			for i := range n {
-				r, err := l.Append(ctx, entry(i))
-				require.NoError(t, err)
-				receipts[i] = r
-			}
-			require.NoError(t, l.Close())
-			st.crash(t)
+			receipts := appendAndEnd(t, f, n, true)
 			w := readWatermark(t, f.dir)
 			require.Less(t, w, uint64(n), "nothing left to rebuild: the test proves nothing")
 			if gen > n {
 				require.Zero(t, w)
 			}
 
-			st, l = f.open(t)
+			st, l := f.open(t)
 			defer st.Close()
 			defer l.Close()
 			require.Equal(t, w, st.b.idx.base)
@@ -214,15 +227,8 @@ func TestIndexRebuiltAfterCrash(t *testing.T) {
 // Close writes the records kept in memory, synced: the next Open has
 // nothing to rebuild.
 func TestCloseWritesTheIndex(t *testing.T) {
-	ctx := context.Background()
 	f := newFixture(t)
-	st, l := f.open(t)
-	for i := range 300 {
-		_, err := l.Append(ctx, entry(i))
-		require.NoError(t, err)
-	}
-	require.NoError(t, l.Close())
-	require.NoError(t, st.Close())
+	appendAndEnd(t, f, 300, false)
 	require.EqualValues(t, 300, readWatermark(t, f.dir))
 }
 
@@ -233,13 +239,7 @@ func TestTamperedWatermark(t *testing.T) {
 	withIndexGenSize(t, 1<<20)
 	ctx := context.Background()
 	f := newFixture(t)
-	st, l := f.open(t)
-	for i := range 300 {
-		_, err := l.Append(ctx, entry(i))
-		require.NoError(t, err)
-	}
-	require.NoError(t, l.Close())
-	st.crash(t)
+	appendAndEnd(t, f, 300, true)
 	require.Zero(t, readWatermark(t, f.dir))
 
 	put(t, f.dir, []byte{keyIndexedTo}, binary.BigEndian.AppendUint64(nil, 301))
@@ -250,7 +250,7 @@ func TestTamperedWatermark(t *testing.T) {
 	require.ErrorIs(t, err, ledger.ErrCorrupt)
 
 	put(t, f.dir, []byte{keyIndexedTo}, binary.BigEndian.AppendUint64(nil, 200))
-	st, err = Open(ctx, Config{Dir: f.dir})
+	st, err := Open(ctx, Config{Dir: f.dir})
 	require.NoError(t, err)
 	defer st.Close()
 	err = st.Check(ctx, f.v)
@@ -270,19 +270,13 @@ func TestTamperedWatermark(t *testing.T) {
 func TestDirectoryWithoutWatermark(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	st, l := f.open(t)
-	for i := range 300 {
-		_, err := l.Append(ctx, entry(i))
-		require.NoError(t, err)
-	}
-	require.NoError(t, l.Close())
-	require.NoError(t, st.Close())
+	appendAndEnd(t, f, 300, false)
 	db, err := pebble.Open(f.dir, &pebble.Options{Logger: quietLogger{}})
 	require.NoError(t, err)
 	require.NoError(t, db.Delete([]byte{keyIndexedTo}, pebble.Sync))
 	require.NoError(t, db.Close())
 
-	st, l = f.open(t)
+	st, l := f.open(t)
 	require.EqualValues(t, 300, st.b.idx.base)
 	r, err := l.Append(ctx, entry(5))
 	require.NoError(t, err)
@@ -322,16 +316,10 @@ func TestRebuildTakesHashesFromTheTree(t *testing.T) {
 	withIndexGenSize(t, 1<<20)
 	ctx := context.Background()
 	f := newFixture(t)
-	st, l := f.open(t)
-	for i := range 300 {
-		_, err := l.Append(ctx, entry(i))
-		require.NoError(t, err)
-	}
-	require.NoError(t, l.Close())
-	st.crash(t)
+	appendAndEnd(t, f, 300, true)
 	flip(t, f.dir, leafKey(17), 60)
 
-	st, l = f.open(t)
+	st, l := f.open(t)
 	defer st.Close()
 	defer l.Close()
 	r, err := l.Append(ctx, entry(17))
