@@ -204,20 +204,7 @@ func (s *Store) isSeen(head ledger.TreeHead) bool {
 // mirror does not end at start or the hashes are not the tree's (the
 // caller then reads the range instead).
 func (s *Store) mirrorKnown(head ledger.TreeHead, start uint64, hashes []merkle.Hash) bool {
-	m := &s.mirror
-	m.extend.Lock()
-	defer m.extend.Unlock()
-	edge, at := m.snapshot()
-	if edge == nil || at.Size != start || start+uint64(len(hashes)) != head.Size {
-		return false
-	}
-	next := edge.Clone()
-	changed := next.Append(hashes)
-	if next.Root() != head.Root {
-		return false
-	}
-	m.install(next, head, changed)
-	return true
+	return s.extendKnown(head, start, hashes, false)
 }
 
 // adoptKnown is mirrorKnown for a root fetched without a consistency
@@ -226,6 +213,11 @@ func (s *Store) mirrorKnown(head ledger.TreeHead, start uint64, hashes []merkle.
 // newest head seen (the extension proves it consistent with the one
 // before). It returns false, changing nothing, otherwise.
 func (s *Store) adoptKnown(head ledger.TreeHead, start uint64, hashes []merkle.Hash) bool {
+	return s.extendKnown(head, start, hashes, true)
+}
+
+// extendKnown is mirrorKnown, and with adopt adoptKnown.
+func (s *Store) extendKnown(head ledger.TreeHead, start uint64, hashes []merkle.Hash, adopt bool) bool {
 	m := &s.mirror
 	m.extend.Lock()
 	defer m.extend.Unlock()
@@ -238,12 +230,14 @@ func (s *Store) adoptKnown(head ledger.TreeHead, start uint64, hashes []merkle.H
 	if next.Root() != head.Root {
 		return false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.haveSeen || s.seen != at {
-		return false
+	if adopt {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.haveSeen || s.seen != at {
+			return false
+		}
+		s.seen = head
 	}
-	s.seen = head
 	m.install(next, head, changed)
 	return true
 }
