@@ -191,14 +191,14 @@ func (g *indexGen) batch(db *pebble.DB) (*pebble.Batch, error) {
 }
 
 // memIndex is the in-memory part of the hash and subject indexes: the
-// records of the leaves from base to the head, in at most two
-// generations. The last one takes the leaves of new commits; the one
-// before it, if any, is being written to Pebble by the index writer.
+// records of the leaves from gens[0].from (the watermark as readers see
+// it) to the head, in at most two generations. The last one takes the
+// leaves of new commits; the one before it, if any, is being written to
+// Pebble by the index writer, and leaves gens only once it is there.
 //
 // Lock order: backend.dbMu before mu.
 type memIndex struct {
 	mu      sync.RWMutex
-	base    uint64 // the watermark as readers see it: gens[0].from
 	gens    []*indexGen
 	genSize int // indexGenSize when the store opened
 
@@ -247,7 +247,7 @@ func (b *backend) openIndex(ctx context.Context, size uint64) error {
 	if err := b.rebuild(ctx, g, size); err != nil {
 		return err
 	}
-	b.idx = &memIndex{base: from, gens: []*indexGen{g}, genSize: genSize,
+	b.idx = &memIndex{gens: []*indexGen{g}, genSize: genSize,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go b.indexWriter()
 	if len(g.hashes) >= genSize {
@@ -351,7 +351,6 @@ func (b *backend) writeGen(g *indexGen, opts *pebble.WriteOptions) error {
 	defer m.mu.Unlock()
 	if len(m.gens) > 1 && m.gens[0] == g {
 		m.gens = m.gens[1:]
-		m.base = m.gens[0].from
 	}
 	return nil
 }
@@ -421,9 +420,9 @@ func (b *backend) scanSubject(ctx context.Context, s ledger.SubjectTag, start ui
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	var out []uint64
-	if start < m.base {
+	if base := m.gens[0].from; start < base {
 		var err error
-		if out, err = b.scanPebble(ctx, s, start, m.base, limit); err != nil {
+		if out, err = b.scanPebble(ctx, s, start, base, limit); err != nil {
 			return nil, err
 		}
 	}

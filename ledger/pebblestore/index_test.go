@@ -204,7 +204,7 @@ func TestIndexRebuiltAfterCrash(t *testing.T) {
 			st, l := f.open(t)
 			defer st.Close()
 			defer l.Close()
-			require.Equal(t, w, st.b.idx.base)
+			require.Equal(t, w, st.b.idx.gens[0].from)
 			for i, want := range receipts {
 				r, err := l.Append(ctx, entry(i))
 				require.NoError(t, err)
@@ -277,7 +277,7 @@ func TestDirectoryWithoutWatermark(t *testing.T) {
 	require.NoError(t, db.Close())
 
 	st, l := f.open(t)
-	require.EqualValues(t, 300, st.b.idx.base)
+	require.EqualValues(t, 300, st.b.idx.gens[0].from)
 	r, err := l.Append(ctx, entry(5))
 	require.NoError(t, err)
 	require.True(t, r.Existed)
