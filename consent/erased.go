@@ -71,12 +71,18 @@ func (r *Registry) Erase(ctx context.Context, patient string, e *ledger.Entry) (
 	if err != nil {
 		return rcpt, err
 	}
+	return rcpt, r.reloadIfLoaded(ctx, patient)
+}
+
+// reloadIfLoaded replays the patient (reloadLocked) if the Registry has
+// loaded it; otherwise the first load will replay the ledger as it is.
+func (r *Registry) reloadIfLoaded(ctx context.Context, patient string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, loaded := r.patients[patient]; !loaded {
-		return rcpt, nil // the first load replays the ledger as it is now
+		return nil
 	}
-	return rcpt, r.reloadLocked(ctx, patient)
+	return r.reloadLocked(ctx, patient)
 }
 
 // reloadLocked replays the patient from the first entry, as a fresh
@@ -309,10 +315,5 @@ func (r *Registry) EraseKey(ctx context.Context, patient string) error {
 	if err := eraser.EraseSubject(ctx, tag); err != nil {
 		return err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, loaded := r.patients[patient]; !loaded {
-		return nil // the first load replays the ledger with the key gone
-	}
-	return r.reloadLocked(ctx, patient)
+	return r.reloadIfLoaded(ctx, patient)
 }
