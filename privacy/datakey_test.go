@@ -114,17 +114,24 @@ func TestSealAllocatesOnlyItsResult(t *testing.T) {
 	pt, ad := make([]byte, 1024), []byte("kind=0x0101")
 	_, err := v.Seal(ctx, tag(1), ad, pt)
 	require.NoError(t, err)
-	allocs := testing.AllocsPerRun(200, func() {
+	seal := func() {
 		if _, err := v.Seal(ctx, tag(1), ad, pt); err != nil {
 			panic(err)
 		}
-	})
+	}
+	allocs := testing.AllocsPerRun(200, seal)
 	// The pooled associated-data buffer is reallocated only when a GC
 	// empties the pool: far less than once a call. The race detector
-	// allocates one more of its own.
+	// allocates one more of its own, and its sync.Pool drops a quarter of
+	// the buffers put back, at random, so that a run of 200 calls can
+	// average one more: under it, the fewest of five runs is what the code
+	// allocates.
 	limit := 1.0
 	if raceEnabled {
 		limit = 2
+		for range 4 {
+			allocs = min(allocs, testing.AllocsPerRun(200, seal))
+		}
 	}
 	t.Logf("%.0f allocations per Seal", allocs)
 	require.LessOrEqual(t, allocs, limit)
