@@ -340,6 +340,8 @@ type publishJob struct {
 	batch []*appendReq
 	res   AddResult
 	err   error
+	// committed is when the store's Add returned.
+	committed time.Time
 }
 
 // publish is the publisher goroutine: it owns the guard's writes and the
@@ -452,14 +454,19 @@ func (l *Log) commit(batch []*appendReq) publishJob {
 		leaves[i] = r.leaf
 	}
 	l.metrics.batchSize.Record(context.Background(), int64(len(batch)))
+	start := time.Now()
 	res, err := l.store.Add(context.Background(), leaves, l.sign)
+	committed := time.Now()
 	if err == nil && (len(res.Indices) != len(batch) || len(res.Existed) != len(batch) || (res.Proofs != nil && len(res.Proofs) != len(batch))) {
 		err = fmt.Errorf("%w: store returned %d indices for %d leaves", ErrCorrupt, len(res.Indices), len(batch))
 	}
 	if err == nil {
 		err = l.committed(res.Head)
 	}
-	return publishJob{batch: batch, res: res, err: err}
+	if err == nil {
+		l.metrics.commitDuration.Record(context.Background(), committed.Sub(start).Seconds())
+	}
+	return publishJob{batch: batch, res: res, err: err, committed: committed}
 }
 
 // release records a committed batch's checkpoint in the guard, has the
@@ -497,6 +504,9 @@ func (l *Log) release(j publishJob) {
 			}
 		}
 		close(r.ready)
+	}
+	if err == nil {
+		since(l.metrics.publishDuration, j.committed)
 	}
 }
 

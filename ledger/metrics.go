@@ -23,23 +23,34 @@ const MeterName = "github.com/healthledger/healthledger/ledger"
 //	healthledger.pushbacks            counter         appends refused with ErrPushback
 //	healthledger.checkpoint.age       gauge, s        time since the latest checkpoint's signed time (observed at collection)
 //	healthledger.witness.cosignatures counter         witness answers per checkpoint, attribute result=ok|failed
+//	healthledger.batch.commit.duration  histogram, s  the store's Add of one batch that committed: deduplication, tree, checkpoint signature, durable write
+//	healthledger.batch.publish.duration histogram, s  from a batch's commit to its receipts' release: waiting for the publisher, the checkpoint guard's write, witness cosignatures, inclusion proofs
+//
+// The last two split a batch's share of healthledger.append.duration: an
+// append also waits for its batch to start. A slow disk shows in the
+// commit; a slow guard or slow witnesses in the publish. Only batches
+// that committed, and that were released with receipts, are recorded.
 const (
-	MetricAppendDuration = "healthledger.append.duration"
-	MetricBatchSize      = "healthledger.batch.size"
-	MetricQueueDepth     = "healthledger.queue.depth"
-	MetricPushbacks      = "healthledger.pushbacks"
-	MetricCheckpointAge  = "healthledger.checkpoint.age"
-	MetricCosignatures   = "healthledger.witness.cosignatures"
+	MetricAppendDuration  = "healthledger.append.duration"
+	MetricBatchSize       = "healthledger.batch.size"
+	MetricQueueDepth      = "healthledger.queue.depth"
+	MetricPushbacks       = "healthledger.pushbacks"
+	MetricCheckpointAge   = "healthledger.checkpoint.age"
+	MetricCosignatures    = "healthledger.witness.cosignatures"
+	MetricCommitDuration  = "healthledger.batch.commit.duration"
+	MetricPublishDuration = "healthledger.batch.publish.duration"
 )
 
 // logMetrics holds a Log's instruments; with no MeterProvider they are
 // no-ops.
 type logMetrics struct {
-	appendDuration metric.Float64Histogram
-	batchSize      metric.Int64Histogram
-	queueDepth     metric.Int64Gauge
-	pushbacks      metric.Int64Counter
-	cosignatures   metric.Int64Counter
+	appendDuration  metric.Float64Histogram
+	batchSize       metric.Int64Histogram
+	queueDepth      metric.Int64Gauge
+	pushbacks       metric.Int64Counter
+	cosignatures    metric.Int64Counter
+	commitDuration  metric.Float64Histogram
+	publishDuration metric.Float64Histogram
 }
 
 var (
@@ -70,6 +81,14 @@ func newLogMetrics(mp metric.MeterProvider, l *Log) *logMetrics {
 	if lm.pushbacks, err = m.Int64Counter(MetricPushbacks, metric.WithDescription("appends refused with ErrPushback")); err != nil {
 		lm.pushbacks, _ = nm.Int64Counter("")
 	}
+	if lm.commitDuration, err = m.Float64Histogram(MetricCommitDuration, metric.WithUnit("s"),
+		metric.WithDescription("the store's Add of one committed batch")); err != nil {
+		lm.commitDuration, _ = nm.Float64Histogram("")
+	}
+	if lm.publishDuration, err = m.Float64Histogram(MetricPublishDuration, metric.WithUnit("s"),
+		metric.WithDescription("from a batch's commit to its receipts' release")); err != nil {
+		lm.publishDuration, _ = nm.Float64Histogram("")
+	}
 	if lm.cosignatures, err = m.Int64Counter(MetricCosignatures, metric.WithDescription("witness answers, by result")); err != nil {
 		lm.cosignatures, _ = nm.Int64Counter("")
 	}
@@ -96,6 +115,9 @@ func (m *logMetrics) cosigned(ok, failed int) {
 	m.cosignatures.Add(context.Background(), int64(failed), resultFailed)
 }
 
-func (m *logMetrics) appended(start time.Time) {
-	m.appendDuration.Record(context.Background(), time.Since(start).Seconds())
+func (m *logMetrics) appended(start time.Time) { since(m.appendDuration, start) }
+
+// since records the time from start to now on h.
+func since(h metric.Float64Histogram, start time.Time) {
+	h.Record(context.Background(), time.Since(start).Seconds())
 }

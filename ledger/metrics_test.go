@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -182,4 +183,84 @@ func TestLogMetrics(t *testing.T) {
 	n := 0
 	pushed.Range(func(any, any) bool { n++; return true })
 	require.Equal(t, float64(n), rec.sum(ledger.MetricPushbacks))
+}
+
+// slowStore is a Store whose Add takes at least delay, and fails after it
+// while fail is set.
+type slowStore struct {
+	ledger.Store
+	delay time.Duration
+	fail  atomic.Bool
+}
+
+var errStoreDown = errors.New("store down")
+
+func (s *slowStore) Add(ctx context.Context, leaves []ledger.Leaf, sign ledger.SignFunc) (ledger.AddResult, error) {
+	time.Sleep(s.delay)
+	if s.fail.Load() {
+		return ledger.AddResult{}, errStoreDown
+	}
+	return s.Store.Add(ctx, leaves, sign)
+}
+
+// slowGuard is a MemoryGuard whose Swap takes at least delay, and fails
+// after it while fail is set.
+type slowGuard struct {
+	ledger.MemoryGuard
+	delay time.Duration
+	fail  atomic.Bool
+}
+
+func (g *slowGuard) Swap(ctx context.Context, old, next []byte) error {
+	time.Sleep(g.delay)
+	if g.fail.Load() {
+		return errGuardDown
+	}
+	return g.MemoryGuard.Swap(ctx, old, next)
+}
+
+// The commit and publish durations time their own stage of a batch, not
+// the other's, and only batches that committed and were released.
+func TestBatchStageDurations(t *testing.T) {
+	const (
+		batches = 3
+		commit  = 40 * time.Millisecond
+		publish = 100 * time.Millisecond
+	)
+	ctx := context.Background()
+	rec := newRecorder()
+	st := &slowStore{Store: memstore.New(), delay: commit}
+	g := &slowGuard{delay: publish}
+	k := newLogKeys(t)
+	l, err := ledger.Open(ctx, ledger.Config{Store: st, Signer: k.signer, Origin: testOrigin, Guard: g, Now: testNow, MeterProvider: rec})
+	require.NoError(t, err)
+	defer l.Close()
+	for i := range batches {
+		_, err := l.Append(ctx, testEntry(i)) // one at a time: a batch each
+		require.NoError(t, err)
+	}
+	require.Equal(t, batches, rec.count(ledger.MetricCommitDuration))
+	require.Equal(t, batches, rec.count(ledger.MetricPublishDuration))
+	// Each stage took at least its own delay, and the margin below the
+	// other delay leaves room for a slow machine's late wake-ups.
+	committed, published := rec.sum(ledger.MetricCommitDuration), rec.sum(ledger.MetricPublishDuration)
+	require.GreaterOrEqual(t, committed, batches*commit.Seconds())
+	require.Less(t, committed, batches*publish.Seconds(), "the commit duration includes the guard's write")
+	require.GreaterOrEqual(t, published, batches*publish.Seconds())
+	require.Less(t, published, batches*(publish+commit).Seconds(), "the publish duration includes the store's Add")
+
+	// A batch the store refuses records neither.
+	st.fail.Store(true)
+	_, err = l.Append(ctx, testEntry(batches))
+	require.ErrorIs(t, err, errStoreDown)
+	require.Equal(t, batches, rec.count(ledger.MetricCommitDuration))
+	require.Equal(t, batches, rec.count(ledger.MetricPublishDuration))
+
+	// A batch committed but withheld by the guard records its commit only.
+	st.fail.Store(false)
+	g.fail.Store(true)
+	_, err = l.Append(ctx, testEntry(batches+1))
+	require.ErrorIs(t, err, errGuardDown)
+	require.Equal(t, batches+1, rec.count(ledger.MetricCommitDuration))
+	require.Equal(t, batches, rec.count(ledger.MetricPublishDuration))
 }
