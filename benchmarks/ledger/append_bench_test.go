@@ -56,6 +56,7 @@ func runAppend(ctx context.Context, b *testing.B, rig *appendRig, writers int) {
 	loadgen.Run(ctx, b, writers, "entries/s", rig.op)
 	cpu1, ok1 := processCPU()
 	b.ReportMetric(float64(b.N)/float64(rig.batches()), "entries/batch")
+	rig.stages.report(b)
 	if ok0 && ok1 {
 		b.ReportMetric(float64(cpu1-cpu0)/float64(time.Microsecond)/float64(b.N), metricCPU)
 	}
@@ -71,6 +72,8 @@ type appendRig struct {
 	// sizes records the tree sizes of the checkpoints the workers
 	// received: one per group-committed batch.
 	sizes checkpointSizes
+	// stages times the stages of the log's batches.
+	stages *stageTimer
 }
 
 // appendOptions change what an appendRig appends and checks. The zero
@@ -112,12 +115,18 @@ func newAppendRigKeys(ctx context.Context, kind, dir string, writers int, keys l
 	if err != nil {
 		return nil, err
 	}
-	l, err := openLogWith(ctx, store, keys, opts.configure)
+	stages := &stageTimer{}
+	l, err := openLogWith(ctx, store, keys, func(cfg *ledger.Config) {
+		cfg.MeterProvider = stages
+		if opts.configure != nil {
+			opts.configure(cfg)
+		}
+	})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	return &appendRig{keys: keys, store: store, log: l, maker: maker, opts: opts, sizes: newCheckpointSizes(writers)}, nil
+	return &appendRig{keys: keys, store: store, log: l, maker: maker, opts: opts, sizes: newCheckpointSizes(writers), stages: stages}, nil
 }
 
 // op appends the seq-th entry and checks that it got a receipt of its own.

@@ -55,6 +55,11 @@ func TestAppendSmoke(t *testing.T) {
 			if tt.writers == 1 {
 				require.Equal(t, 200, rig.batches(), "one writer commits one entry per batch")
 			}
+			// Every batch's stages were timed (commit-ms, publish-ms).
+			require.EqualValues(t, rig.batches(), rig.stages.commit.n.Load())
+			require.EqualValues(t, rig.batches(), rig.stages.publish.n.Load())
+			require.Positive(t, rig.stages.commit.meanMillis())
+			require.Positive(t, rig.stages.publish.meanMillis())
 			require.NoError(t, rig.close())
 		})
 	}
