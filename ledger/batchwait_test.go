@@ -187,3 +187,114 @@ func TestLogBatchWaitNeverHoldsBack(t *testing.T) {
 		})
 	}
 }
+
+// heldGuard is a MemoryGuard whose Swap signals entered and then waits for
+// release.
+// Closing opened lets every Swap through: a test closes it in a cleanup
+// that runs before its Log's Close, so that a failing test does not hang.
+type heldGuard struct {
+	ledger.MemoryGuard
+	entered chan struct{}
+	release chan struct{}
+	opened  chan struct{}
+}
+
+func newHeldGuard() *heldGuard {
+	return &heldGuard{entered: make(chan struct{}, 8), release: make(chan struct{}, 8), opened: make(chan struct{})}
+}
+
+func (g *heldGuard) Swap(ctx context.Context, old, next []byte) error {
+	g.entered <- struct{}{}
+	select {
+	case <-g.release:
+	case <-g.opened:
+	}
+	return g.MemoryGuard.Swap(ctx, old, next)
+}
+
+// committedWithin waits up to d for the store to have been handed n
+// batches, and reports whether it was.
+func committedWithin(rec *batchRecorder, n int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if len(rec.batches()) >= n {
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return len(rec.batches()) >= n
+}
+
+// TestLogBatchWaitSkipsAppendsBeingPublished: an Append whose batch is
+// committed and being published (the guard's write, witnesses) can join
+// the next batch only once its receipt is out and its caller appends
+// again. While publishes are quick the sequencer waits for such callers;
+// once a publish took longer than the store's BatchWait (slow witnesses, a
+// slow guard) it no longer counts them, since they cannot come within the
+// bound: otherwise every batch would wait the whole bound.
+func TestLogBatchWaitSkipsAppendsBeingPublished(t *testing.T) {
+	const wait = 500 * time.Millisecond
+	rec := &batchRecorder{Store: memstore.New()}
+	g := newHeldGuard()
+	in := newGate()
+	l, _ := newTestLog(t, waitingRecorder{batchRecorder: rec, wait: wait}, ledger.Config{Guard: g, WriterVerifier: in})
+	t.Cleanup(func() { close(g.opened) })
+	// slowPublish lets the publish of the batch held at the guard through
+	// after more than the wait.
+	slowPublish := func() {
+		<-g.entered
+		time.Sleep(wait + wait/5)
+		g.release <- struct{}{}
+	}
+
+	// A publish slower than the wait.
+	done := in.start(t, l, 0, 1)
+	in.release <- struct{}{}
+	slowPublish()
+	awaitAppends(t, done, 1)
+
+	// Appends on their way, none being published, are still waited for.
+	done = in.start(t, l, 1, 4)
+	for range 4 {
+		in.release <- struct{}{}
+		time.Sleep(time.Millisecond)
+	}
+	slowPublish()
+	awaitAppends(t, done, 4)
+	require.Equal(t, []int{1, 4}, rec.batches(), "after a slow publish, the batch did not wait for appends on their way")
+
+	// A's batch is being published, held at the guard; B arrives.
+	done = in.start(t, l, 5, 2)
+	in.release <- struct{}{}
+	<-g.entered
+	in.release <- struct{}{}
+	require.True(t, committedWithin(rec, 4, wait/2), "B waited for A, whose publish is slower than the wait")
+	require.Equal(t, []int{1, 4, 1, 1}, rec.batches())
+	g.release <- struct{}{}
+	g.release <- struct{}{}
+	awaitAppends(t, done, 2)
+}
+
+// TestLogBatchWaitWaitsForAQuickPublish: while publishes take less than
+// the wait, an Append in a batch being published still counts as on its
+// way, so the next batch waits for it (its caller is about to append
+// again).
+func TestLogBatchWaitWaitsForAQuickPublish(t *testing.T) {
+	ctx := context.Background()
+	rec := &batchRecorder{Store: memstore.New()}
+	g := newHeldGuard()
+	l, _ := newTestLog(t, waitingRecorder{batchRecorder: rec, wait: time.Hour}, ledger.Config{Guard: g})
+	t.Cleanup(func() { close(g.opened) })
+
+	done := make(chan error, 2)
+	go func() { _, err := l.Append(ctx, testEntry(0)); done <- err }()
+	<-g.entered // A's batch is being published, and no publish was slow
+	go func() { _, err := l.Append(ctx, testEntry(1)); done <- err }()
+	require.False(t, committedWithin(rec, 2, 100*time.Millisecond), "B did not wait for A")
+	g.release <- struct{}{}
+	// A returns; B, alone in progress, is committed.
+	require.True(t, committedWithin(rec, 2, liveness))
+	g.release <- struct{}{}
+	awaitAppends(t, done, 2)
+	require.Equal(t, []int{1, 1}, rec.batches())
+}

@@ -74,8 +74,13 @@ type Log struct {
 	closeOnce  sync.Once
 	closed     atomic.Bool
 	// inflight counts the Appends between their entry and their return,
-	// a hint for batching (see gather).
-	inflight atomic.Int64
+	// a hint for batching (see gather). publishing counts those of them
+	// in batches handed to the publisher and not yet released, and
+	// lastPublish is how long the latest batch took from its commit to its
+	// release, in nanoseconds (see waitForBatch).
+	inflight    atomic.Int64
+	publishing  atomic.Int64
+	lastPublish atomic.Int64
 }
 
 // appendReq is one Append waiting for its batch. The sequencer sets the
@@ -327,7 +332,9 @@ func (l *Log) sequence() {
 		l.metrics.queueDepth.Record(context.Background(), int64(len(l.queue)+1))
 		l.fill(&batch)
 		l.gather(&batch)
-		published <- l.commit(batch)
+		j := l.commit(batch)
+		l.publishing.Add(int64(len(batch)))
+		published <- j
 	}
 }
 
@@ -396,11 +403,17 @@ func (l *Log) yieldForBatch(batch *[]*appendReq) {
 const batchRecheck = 250 * time.Microsecond
 
 // waitForBatch waits up to wait for queued appends to join batch, until
-// the batch is full or holds every Append in progress (those not queued
-// yet are on their way: mostly the callers of the batch just committed,
-// about to get their receipts and append again). It returns at once when
-// wait is not positive or one Append alone is in progress, and when the
-// Log is closed.
+// the batch is full or holds every Append on its way (those not queued
+// yet: mostly the callers of the batch just committed, about to get their
+// receipts and append again). It returns at once when wait is not
+// positive or one Append alone is in progress, and when the Log is
+// closed.
+//
+// The callers of a batch being published come back only after its
+// publish (the guard's write, witnesses). Once the latest publish took
+// longer than wait, they are not counted as on their way: they could not
+// join within the bound, and counting them would hold every batch for all
+// of it.
 func (l *Log) waitForBatch(batch *[]*appendReq, wait time.Duration) {
 	if wait <= 0 {
 		return
@@ -411,7 +424,11 @@ func (l *Log) waitForBatch(batch *[]*appendReq, wait time.Duration) {
 	)
 	for {
 		n := len(*batch)
-		if n >= l.cfg.MaxBatch || int64(n) >= l.inflight.Load() {
+		onTheirWay := l.inflight.Load()
+		if time.Duration(l.lastPublish.Load()) > wait {
+			onTheirWay -= l.publishing.Load()
+		}
+		if n >= l.cfg.MaxBatch || int64(n) >= onTheirWay {
 			return
 		}
 		if tick == nil {
@@ -505,8 +522,11 @@ func (l *Log) release(j publishJob) {
 		}
 		close(r.ready)
 	}
+	l.publishing.Add(-int64(len(batch)))
+	took := time.Since(j.committed)
+	l.lastPublish.Store(int64(took))
 	if err == nil {
-		since(l.metrics.publishDuration, j.committed)
+		l.metrics.publishDuration.Record(context.Background(), took.Seconds())
 	}
 }
 
