@@ -63,8 +63,12 @@ type BatchProver interface {
 // millisecond) for more of the Appends in progress to join it. It stops
 // waiting as soon as the batch is full (MaxBatch) or holds every Append in
 // progress, and never waits when one Append alone is in progress: so
-// BatchWait bounds the latency the wait adds to an Append. Stores without
-// the interface (the memory and Pebble stores) are never waited for.
+// BatchWait bounds the latency the wait adds to an Append. Appends whose
+// batch is committed and being published count as in progress (their
+// callers append again once their receipts are out) only while the
+// latest publish took less than BatchWait: with slow witnesses they could
+// not join within the bound. Stores without the interface (the memory and
+// Pebble stores) are never waited for.
 type BatchWaiter interface {
 	// BatchWait returns how long the Log may hold a batch back; zero or
 	// negative means not at all. The Log calls it once per batch, in its
