@@ -508,6 +508,14 @@ func (l *Log) release(j publishJob) {
 	if err == nil && res.Proofs == nil {
 		proofs, firstNew = l.batchProofs(res)
 	}
+	// Recorded before the callers wake, so that what a caller sees after
+	// its Append returned includes its batch.
+	l.publishing.Add(-int64(len(batch)))
+	took := time.Since(j.committed)
+	l.lastPublish.Store(int64(took))
+	if err == nil {
+		l.metrics.publishDuration.Record(context.Background(), took.Seconds())
+	}
 	for i, r := range batch {
 		if err != nil {
 			r.err = err
@@ -521,12 +529,6 @@ func (l *Log) release(j publishJob) {
 			}
 		}
 		close(r.ready)
-	}
-	l.publishing.Add(-int64(len(batch)))
-	took := time.Since(j.committed)
-	l.lastPublish.Store(int64(took))
-	if err == nil {
-		l.metrics.publishDuration.Record(context.Background(), took.Seconds())
 	}
 }
 
