@@ -115,9 +115,6 @@ func (m *logMetrics) cosigned(ok, failed int) {
 	m.cosignatures.Add(context.Background(), int64(failed), resultFailed)
 }
 
-func (m *logMetrics) appended(start time.Time) { since(m.appendDuration, start) }
-
-// since records the time from start to now on h.
-func since(h metric.Float64Histogram, start time.Time) {
-	h.Record(context.Background(), time.Since(start).Seconds())
+func (m *logMetrics) appended(start time.Time) {
+	m.appendDuration.Record(context.Background(), time.Since(start).Seconds())
 }
