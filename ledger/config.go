@@ -57,9 +57,9 @@ type Config struct {
 	// GuardFile is the path of the default FileGuard (see Guard). Its
 	// fdatasync, one per batch, overlaps the next batch's store commit but
 	// is a second disk flush beside the store's: on the same device it
-	// slows the store's syncs (13% fewer Pebble appends with 256 writers
-	// on the benchmark machine than with a guard in memory), on another
-	// device it does not.
+	// slows the store's syncs (6-13% fewer Pebble appends with 256
+	// writers on the benchmark machine than with a guard in memory, in two
+	// runs), on another device it does not.
 	GuardFile string
 	// Witnesses, if set, cosign every checkpoint before its receipts are
 	// released (C2SP tlog-witness): after a batch is committed and its
